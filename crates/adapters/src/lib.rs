@@ -1,0 +1,30 @@
+//! Adapters: the domain ports implemented on the AWS SDK (used in Lambda and, pointed at
+//! loopback emulators, in the local stack and the tests), plus in-memory ones that tests read.
+//!
+//! Clients are built once per cold start ([`aws::load`]) and cloned into the adapters; cloning
+//! an SDK client is cheap (it is an `Arc`).
+
+pub mod aws;
+pub mod dynamo;
+pub mod eventbridge;
+pub mod ids;
+pub mod memory;
+pub mod sfn;
+
+pub use dynamo::{ConfigTable, CounterTable, OrderTable, ValidatorTable};
+pub use eventbridge::EventBridgeBus;
+pub use sfn::StepFunctionsCallbacks;
+
+use domain::AppError;
+
+/// Maps an SDK error to a safe 500 and logs the full error chain (the SDK's `Display` alone
+/// only says "service error").
+pub(crate) fn dependency_error<E>(what: &'static str) -> impl FnOnce(E) -> AppError
+where
+    E: std::error::Error + 'static,
+{
+    move |err| {
+        tracing::error!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(&err), "{what} failed");
+        AppError::internal(format!("{what} failed"))
+    }
+}

@@ -1,0 +1,577 @@
+//! The order and its lifecycle.
+//!
+//! One domain state ([`OrderState`]) with guarded transitions. It is stored in `ORDERSTATE`
+//! (the Serverlesspresso view: `CREATED | COMPLETED | CANCELLED`, plus `FAILED` for orders the
+//! workflow could not fulfil, which the original never had) and mirrored in `orderStatus`
+//! (the ORDER_APP view: `PENDING | SUCCESS | FAILURE`). Both are derived from the one state.
+//!
+//! Every change to an order is an [`OrderCommand`]: `check` states the precondition (and the
+//! 409/403 message when it does not hold), `apply` makes the change. The store applies a command
+//! with a write that is conditional on the version it read, so a concurrent change can never be
+//! overwritten and a terminal order can never be changed.
+
+use crate::AppError;
+use crate::identity::Caller;
+use serde::{Deserialize, Serialize};
+
+/// Partition key of every order row (the original's single `"orders"` partition).
+pub const ORDERS_PK: &str = "orders";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderState {
+    Created,
+    Completed,
+    Cancelled,
+    Failed,
+}
+
+/// The ORDER_APP view of the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    Pending,
+    Success,
+    Failure,
+}
+
+impl OrderState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderState::Created => "CREATED",
+            OrderState::Completed => "COMPLETED",
+            OrderState::Cancelled => "CANCELLED",
+            OrderState::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "CREATED" => Some(OrderState::Created),
+            "COMPLETED" => Some(OrderState::Completed),
+            "CANCELLED" => Some(OrderState::Cancelled),
+            "FAILED" => Some(OrderState::Failed),
+            _ => None,
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        self != OrderState::Created
+    }
+
+    pub fn status(self) -> OrderStatus {
+        match self {
+            OrderState::Created => OrderStatus::Pending,
+            OrderState::Completed => OrderStatus::Success,
+            OrderState::Cancelled | OrderState::Failed => OrderStatus::Failure,
+        }
+    }
+
+    /// The only transitions there are: from `CREATED` to one terminal state. Anything from a
+    /// terminal state is refused, including a repeat of the same transition (callers that want
+    /// idempotency check `order.state == to` themselves and treat it as done).
+    pub fn transition(self, to: OrderState) -> Result<OrderState, AppError> {
+        match (self, to) {
+            (OrderState::Created, OrderState::Created) => {
+                Err(AppError::conflict("The order is already in state CREATED"))
+            }
+            (OrderState::Created, to) => Ok(to),
+            (from, _) => Err(AppError::conflict(format!(
+                "The order is already {} and can no longer be changed",
+                from.as_str()
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for OrderState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The drink the customer chose, as validated against the menu.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrinkOrder {
+    pub drink: String,
+    pub icon: String,
+    #[serde(default)]
+    pub modifiers: Vec<String>,
+}
+
+/// One order row. Attribute names are the original table's, so existing tools and the
+/// frontends' field reads keep working.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub order_id: String,
+    #[serde(rename = "USERID")]
+    pub user_id: String,
+    #[serde(rename = "ORDERSTATE")]
+    pub state: OrderState,
+    /// Mirror of `state` in the ORDER_APP vocabulary; always `state.status()`.
+    #[serde(rename = "orderStatus")]
+    pub status: OrderStatus,
+    /// Epoch milliseconds of the last change (the original's `TS`).
+    #[serde(rename = "TS")]
+    pub ts: i64,
+    /// The workflow callback token the order is currently waiting on, if any. Never sent to
+    /// clients (see [`Order::public_view`]).
+    #[serde(rename = "TaskToken", default, skip_serializing_if = "Option::is_none")]
+    pub task_token: Option<String>,
+    #[serde(
+        rename = "drinkOrder",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub drink_order: Option<DrinkOrder>,
+    #[serde(
+        rename = "orderNumber",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub order_number: Option<u64>,
+    #[serde(rename = "baristaUserId", default)]
+    pub barista_user_id: Option<String>,
+    #[serde(default)]
+    pub robot: bool,
+    /// Why a terminal order ended the way it did (timeout cause, payment declined, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Optimistic-concurrency version: every write is conditional on the version it read.
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl Order {
+    /// A new order from a QR scan: it has an owner and nothing else yet.
+    pub fn new(order_id: impl Into<String>, user_id: impl Into<String>, now_ms: i64) -> Self {
+        Order {
+            pk: ORDERS_PK.to_owned(),
+            order_id: order_id.into(),
+            user_id: user_id.into(),
+            state: OrderState::Created,
+            status: OrderState::Created.status(),
+            ts: now_ms,
+            task_token: None,
+            drink_order: None,
+            order_number: None,
+            barista_user_id: None,
+            robot: false,
+            reason: None,
+            version: 0,
+        }
+    }
+
+    /// The row as clients see it: everything except the workflow's task token and the
+    /// internal version counter.
+    pub fn public_view(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(map) = v.as_object_mut() {
+            map.remove("TaskToken");
+            map.remove("version");
+        }
+        v
+    }
+
+    /// `GET /orders/{id}`: the original's `{orderId, drinkOrder, orderState}`, plus the `TS`
+    /// the original meant to return and the order number.
+    pub fn receipt(&self) -> serde_json::Value {
+        serde_json::json!({
+            "orderId": self.order_id,
+            "drinkOrder": self.drink_order,
+            "orderState": self.state,
+            "orderNumber": self.order_number,
+            "TS": self.ts,
+        })
+    }
+
+    pub fn is_owned_by(&self, caller: &Caller) -> bool {
+        self.user_id == caller.sub
+    }
+
+    /// Customers see their own orders; admins see every order.
+    pub fn check_readable_by(&self, caller: &Caller) -> Result<(), AppError> {
+        if self.is_owned_by(caller) || caller.is_admin() {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(
+                "This order belongs to another customer",
+            ))
+        }
+    }
+
+    fn check_open(&self) -> Result<(), AppError> {
+        if self.state.is_terminal() {
+            Err(AppError::conflict(format!(
+                "The order is already {} and can no longer be changed",
+                self.state
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn check_with_barista(&self) -> Result<(), AppError> {
+        self.check_open()?;
+        if self.order_number.is_none() {
+            return Err(AppError::conflict(
+                "The order has not reached the barista yet",
+            ));
+        }
+        Ok(())
+    }
+
+    fn set_state(&mut self, to: OrderState) -> Result<(), AppError> {
+        self.state = self.state.transition(to)?;
+        self.status = self.state.status();
+        Ok(())
+    }
+}
+
+/// Every change that can be made to an existing order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrderCommand {
+    /// The customer picks a drink (`PUT /orders/{id}`).
+    ChooseDrink { caller: Caller, drink: DrinkOrder },
+    /// A barista claims (`Some(sub)`) or releases (`None`) an order.
+    Claim {
+        caller: Caller,
+        barista: Option<String>,
+    },
+    /// A barista completes the order.
+    Complete { caller: Caller },
+    /// The owner or an admin cancels the order.
+    Cancel { caller: Caller },
+    /// The workflow parks the order on a callback token (waiting for the customer's drink).
+    AwaitCustomer { task_token: String },
+    /// The workflow hands the order to the barista: its number and the barista callback token.
+    AwaitBarista {
+        task_token: String,
+        order_number: u64,
+    },
+    /// The workflow ends the order (timeout, payment declined, shop closed, ...).
+    Finish {
+        to: OrderState,
+        reason: Option<String>,
+    },
+}
+
+impl OrderCommand {
+    /// The precondition, with the message the caller gets when it does not hold.
+    pub fn check(&self, order: &Order) -> Result<(), AppError> {
+        match self {
+            OrderCommand::ChooseDrink { caller, .. } => {
+                if !order.is_owned_by(caller) {
+                    return Err(AppError::forbidden(
+                        "This order belongs to another customer",
+                    ));
+                }
+                order.check_open()?;
+                if order.drink_order.is_some() {
+                    return Err(AppError::conflict(
+                        "A drink has already been chosen for this order",
+                    ));
+                }
+                if order.task_token.is_none() {
+                    return Err(AppError::conflict("Workflow not ready yet."));
+                }
+                Ok(())
+            }
+            OrderCommand::Claim { caller, .. } | OrderCommand::Complete { caller } => {
+                caller.require_admin()?;
+                order.check_with_barista()
+            }
+            OrderCommand::Cancel { caller } => {
+                if !order.is_owned_by(caller) && !caller.is_admin() {
+                    return Err(AppError::forbidden(
+                        "Only the customer who placed the order or an admin can cancel it",
+                    ));
+                }
+                order.check_open()
+            }
+            OrderCommand::AwaitCustomer { .. } => {
+                order.check_open()?;
+                if order.drink_order.is_some() {
+                    return Err(AppError::conflict(
+                        "A drink has already been chosen for this order",
+                    ));
+                }
+                Ok(())
+            }
+            OrderCommand::AwaitBarista { .. } => {
+                order.check_open()?;
+                if order.drink_order.is_none() {
+                    return Err(AppError::conflict(
+                        "The order has no drink to send to the barista",
+                    ));
+                }
+                Ok(())
+            }
+            OrderCommand::Finish { to, .. } => order.state.transition(*to).map(|_| ()),
+        }
+    }
+
+    /// Applies the change after `check` passed. `now_ms` becomes the order's `TS`.
+    pub fn apply(&self, order: &mut Order, now_ms: i64) -> Result<(), AppError> {
+        self.check(order)?;
+        match self {
+            OrderCommand::ChooseDrink { drink, .. } => {
+                order.drink_order = Some(drink.clone());
+            }
+            OrderCommand::Claim { barista, .. } => {
+                order.barista_user_id = barista.clone();
+            }
+            OrderCommand::Complete { .. } => order.set_state(OrderState::Completed)?,
+            OrderCommand::Cancel { caller } => {
+                order.set_state(OrderState::Cancelled)?;
+                order.reason = Some(if order.is_owned_by(caller) {
+                    "Cancelled by customer".to_owned()
+                } else {
+                    "Cancelled by barista".to_owned()
+                });
+            }
+            OrderCommand::AwaitCustomer { task_token } => {
+                order.task_token = Some(task_token.clone());
+            }
+            OrderCommand::AwaitBarista {
+                task_token,
+                order_number,
+            } => {
+                order.task_token = Some(task_token.clone());
+                order.order_number = Some(*order_number);
+            }
+            OrderCommand::Finish { to, reason } => {
+                order.set_state(*to)?;
+                order.reason = reason.clone();
+            }
+        }
+        order.ts = now_ms;
+        order.version += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customer() -> Caller {
+        Caller::new("cust-1", vec![])
+    }
+    fn admin() -> Caller {
+        Caller::new("barista-1", vec!["admin".into()])
+    }
+    fn latte() -> DrinkOrder {
+        DrinkOrder {
+            drink: "Latte".into(),
+            icon: "latte".into(),
+            modifiers: vec!["Oat".into()],
+        }
+    }
+    fn waiting_for_drink() -> Order {
+        let mut o = Order::new("o1", "cust-1", 1);
+        OrderCommand::AwaitCustomer {
+            task_token: "t1".into(),
+        }
+        .apply(&mut o, 2)
+        .unwrap();
+        o
+    }
+    fn with_barista() -> Order {
+        let mut o = waiting_for_drink();
+        OrderCommand::ChooseDrink {
+            caller: customer(),
+            drink: latte(),
+        }
+        .apply(&mut o, 3)
+        .unwrap();
+        OrderCommand::AwaitBarista {
+            task_token: "t2".into(),
+            order_number: 7,
+        }
+        .apply(&mut o, 4)
+        .unwrap();
+        o
+    }
+
+    #[test]
+    fn only_created_can_move_and_only_to_a_terminal_state() {
+        use OrderState::*;
+        for to in [Completed, Cancelled, Failed] {
+            assert_eq!(Created.transition(to), Ok(to));
+            for from in [Completed, Cancelled, Failed] {
+                let err = from.transition(to).unwrap_err();
+                assert_eq!(err.status(), 409);
+                assert!(err.message().contains(from.as_str()));
+            }
+        }
+        assert!(Created.transition(Created).is_err());
+    }
+
+    #[test]
+    fn two_views_of_one_state() {
+        assert_eq!(OrderState::Created.status(), OrderStatus::Pending);
+        assert_eq!(OrderState::Completed.status(), OrderStatus::Success);
+        assert_eq!(OrderState::Cancelled.status(), OrderStatus::Failure);
+        assert_eq!(OrderState::Failed.status(), OrderStatus::Failure);
+        for s in ["CREATED", "COMPLETED", "CANCELLED", "FAILED"] {
+            assert_eq!(OrderState::parse(s).map(|x| x.as_str()), Some(s));
+        }
+        assert_eq!(OrderState::parse("created"), None);
+    }
+
+    #[test]
+    fn row_serialises_with_the_original_attribute_names() {
+        let o = with_barista();
+        let v = serde_json::to_value(&o).unwrap();
+        assert_eq!(v["PK"], "orders");
+        assert_eq!(v["SK"], "o1");
+        assert_eq!(v["USERID"], "cust-1");
+        assert_eq!(v["ORDERSTATE"], "CREATED");
+        assert_eq!(v["orderStatus"], "PENDING");
+        assert_eq!(v["orderNumber"], 7);
+        assert_eq!(v["drinkOrder"]["drink"], "Latte");
+        assert_eq!(v["TaskToken"], "t2");
+        let back: Order = serde_json::from_value(v).unwrap();
+        assert_eq!(back, o);
+    }
+
+    #[test]
+    fn public_view_never_carries_the_task_token() {
+        let v = with_barista().public_view();
+        assert!(v.get("TaskToken").is_none());
+        assert!(v.get("version").is_none());
+        assert_eq!(v["SK"], "o1");
+    }
+
+    #[test]
+    fn choosing_a_drink_needs_the_owner_an_open_order_and_a_waiting_workflow() {
+        let cmd = |c: Caller| OrderCommand::ChooseDrink {
+            caller: c,
+            drink: latte(),
+        };
+        let fresh = Order::new("o1", "cust-1", 1);
+        assert_eq!(
+            cmd(customer()).check(&fresh).unwrap_err().message(),
+            "Workflow not ready yet."
+        );
+        let o = waiting_for_drink();
+        assert_eq!(
+            cmd(Caller::new("someone-else", vec![]))
+                .check(&o)
+                .unwrap_err()
+                .status(),
+            403
+        );
+        let mut chosen = o.clone();
+        cmd(customer()).apply(&mut chosen, 10).unwrap();
+        assert_eq!(chosen.drink_order, Some(latte()));
+        assert_eq!(chosen.ts, 10);
+        assert_eq!(chosen.version, o.version + 1);
+        assert_eq!(cmd(customer()).check(&chosen).unwrap_err().status(), 409);
+    }
+
+    #[test]
+    fn barista_actions_need_admin_and_an_order_at_the_barista() {
+        let o = waiting_for_drink();
+        let complete = |c| OrderCommand::Complete { caller: c };
+        assert_eq!(
+            complete(customer())
+                .check(&with_barista())
+                .unwrap_err()
+                .status(),
+            403
+        );
+        assert_eq!(
+            complete(admin()).check(&o).unwrap_err().message(),
+            "The order has not reached the barista yet"
+        );
+        let mut done = with_barista();
+        complete(admin()).apply(&mut done, 9).unwrap();
+        assert_eq!(done.state, OrderState::Completed);
+        assert_eq!(done.status, OrderStatus::Success);
+        // A terminal order refuses every further change.
+        for cmd in [
+            complete(admin()),
+            OrderCommand::Cancel { caller: admin() },
+            OrderCommand::Claim {
+                caller: admin(),
+                barista: Some("b".into()),
+            },
+            OrderCommand::Finish {
+                to: OrderState::Failed,
+                reason: None,
+            },
+        ] {
+            let before = done.clone();
+            assert_eq!(cmd.apply(&mut done, 99).unwrap_err().status(), 409);
+            assert_eq!(done, before, "a refused command must not change the order");
+        }
+    }
+
+    #[test]
+    fn claim_sets_and_clears_the_barista() {
+        let mut o = with_barista();
+        OrderCommand::Claim {
+            caller: admin(),
+            barista: Some("barista-1".into()),
+        }
+        .apply(&mut o, 5)
+        .unwrap();
+        assert_eq!(o.barista_user_id.as_deref(), Some("barista-1"));
+        OrderCommand::Claim {
+            caller: admin(),
+            barista: None,
+        }
+        .apply(&mut o, 6)
+        .unwrap();
+        assert_eq!(o.barista_user_id, None);
+        assert_eq!(o.state, OrderState::Created);
+    }
+
+    #[test]
+    fn only_the_owner_or_an_admin_can_cancel() {
+        let o = waiting_for_drink();
+        let stranger = OrderCommand::Cancel {
+            caller: Caller::new("cust-2", vec![]),
+        };
+        assert_eq!(stranger.check(&o).unwrap_err().status(), 403);
+        let mut mine = o.clone();
+        OrderCommand::Cancel { caller: customer() }
+            .apply(&mut mine, 5)
+            .unwrap();
+        assert_eq!(mine.state, OrderState::Cancelled);
+        assert_eq!(mine.reason.as_deref(), Some("Cancelled by customer"));
+        let mut theirs = o;
+        OrderCommand::Cancel { caller: admin() }
+            .apply(&mut theirs, 5)
+            .unwrap();
+        assert_eq!(theirs.reason.as_deref(), Some("Cancelled by barista"));
+    }
+
+    #[test]
+    fn readable_by_owner_and_admin_only() {
+        let o = waiting_for_drink();
+        assert!(o.check_readable_by(&customer()).is_ok());
+        assert!(o.check_readable_by(&admin()).is_ok());
+        assert_eq!(
+            o.check_readable_by(&Caller::new("x", vec![]))
+                .unwrap_err()
+                .status(),
+            403
+        );
+    }
+
+    #[test]
+    fn workflow_cannot_hand_a_drinkless_order_to_the_barista() {
+        let o = waiting_for_drink();
+        let cmd = OrderCommand::AwaitBarista {
+            task_token: "t".into(),
+            order_number: 1,
+        };
+        assert_eq!(cmd.check(&o).unwrap_err().status(), 409);
+    }
+}

@@ -1,0 +1,264 @@
+//! Ports: one small trait per capability. A handler takes only the capabilities it uses, so
+//! its signature says what it touches, and tests can hand it real adapters (DynamoDB on the
+//! embedded emulator) or in-memory ones (the event bus the test reads).
+//!
+//! Methods return `impl Future + Send` so handlers stay generic (no boxing, no dyn) and can be
+//! spawned on a multi-threaded runtime.
+
+use crate::AppError;
+use crate::events::Event;
+use crate::menu::MenuItem;
+use crate::order::{Order, OrderCommand, OrderState};
+use crate::qr::Bucket;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::future::Future;
+
+/// Reads order rows.
+pub trait OrderReader: Send + Sync {
+    fn get(&self, order_id: &str) -> impl Future<Output = Result<Option<Order>, AppError>> + Send;
+    /// Orders in `state`, oldest first (the barista queue order), at most `limit`.
+    fn list_by_state(
+        &self,
+        state: OrderState,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Order>, AppError>> + Send;
+    /// One customer's orders, newest first, at most `limit`.
+    fn list_by_user(
+        &self,
+        user_id: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Order>, AppError>> + Send;
+}
+
+/// Outcome of a conditional replace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replaced {
+    Written,
+    /// Someone else changed the row since it was read: read again and re-decide.
+    VersionChanged,
+}
+
+/// Writes order rows; every write is conditional.
+pub trait OrderWriter: Send + Sync {
+    /// Creates the row unless one with the same id exists. Returns `false` when it existed,
+    /// which makes a retried create harmless.
+    fn create(&self, order: &Order) -> impl Future<Output = Result<bool, AppError>> + Send;
+    /// Writes `order` only if the stored row still has `expected_version`.
+    fn replace(
+        &self,
+        order: &Order,
+        expected_version: u64,
+    ) -> impl Future<Output = Result<Replaced, AppError>> + Send;
+}
+
+/// How often [`apply_command`] re-reads after losing a race before it gives up.
+const MAX_ATTEMPTS: usize = 5;
+
+/// Applies `cmd` to the stored order: read, check the domain precondition, apply, and write
+/// conditionally on the version read. Losing a race re-reads and re-checks, so the answer is
+/// always decided on the row as it really is (a second `complete` gets 409, not a double
+/// completion).
+pub async fn apply_command<S: OrderReader + OrderWriter>(
+    store: &S,
+    order_id: &str,
+    cmd: &OrderCommand,
+    now_ms: i64,
+) -> Result<Order, AppError> {
+    for _ in 0..MAX_ATTEMPTS {
+        let mut order = store
+            .get(order_id)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("Order {order_id} not found")))?;
+        let expected = order.version;
+        cmd.apply(&mut order, now_ms)?;
+        if store.replace(&order, expected).await? == Replaced::Written {
+            return Ok(order);
+        }
+    }
+    Err(AppError::conflict(
+        "The order is being changed by someone else; try again",
+    ))
+}
+
+/// The shop settings row (`PK = "config"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShopConfig {
+    #[serde(rename = "storeOpen")]
+    pub store_open: bool,
+    #[serde(rename = "maxOrdersPerUser", default = "one")]
+    pub max_orders_per_user: u32,
+    #[serde(rename = "maxOrdersInQueue", default = "ten")]
+    pub max_orders_in_queue: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+fn ten() -> u32 {
+    10
+}
+
+/// Reads the config table.
+pub trait ConfigReader: Send + Sync {
+    /// Every row as plain JSON (the `GET /config` body is built from these).
+    fn items(&self) -> impl Future<Output = Result<Vec<Value>, AppError>> + Send;
+    fn menu(&self) -> impl Future<Output = Result<Vec<MenuItem>, AppError>> + Send;
+    fn shop(&self) -> impl Future<Output = Result<ShopConfig, AppError>> + Send;
+}
+
+/// Opens and closes the shop.
+pub trait ShopSwitch: Send + Sync {
+    /// Sets `storeOpen` and returns the new config row.
+    fn set_store_open(&self, open: bool) -> impl Future<Output = Result<Value, AppError>> + Send;
+}
+
+/// Hands out order numbers.
+pub trait OrderNumbers: Send + Sync {
+    /// Atomically increments the counter row `key` (creating it at 1) and returns the new value.
+    fn next(
+        &self,
+        key: &str,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<u64, AppError>> + Send;
+}
+
+/// Result of trying to take one use of a QR code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Consume {
+    /// One use taken; the bucket as it is now.
+    Taken(Bucket),
+    /// Refused; the bucket as it was (None if there is no bucket).
+    Refused(Option<Bucket>),
+}
+
+/// The QR-code buckets.
+pub trait QrBuckets: Send + Sync {
+    fn get(&self, bucket_id: i64) -> impl Future<Output = Result<Option<Bucket>, AppError>> + Send;
+    /// Stores `bucket` unless the bucket already exists; returns whichever is stored, so every
+    /// display polling the same bucket shows the same code.
+    fn create(&self, bucket: &Bucket) -> impl Future<Output = Result<Bucket, AppError>> + Send;
+    /// Takes one use of `code` in `bucket_id` with a conditional decrement: never below zero,
+    /// whatever the concurrency.
+    fn consume(
+        &self,
+        bucket_id: i64,
+        code: &str,
+    ) -> impl Future<Output = Result<Consume, AppError>> + Send;
+}
+
+/// Puts events on the bus.
+pub trait EventBus: Send + Sync {
+    fn publish(&self, event: Event) -> impl Future<Output = Result<(), AppError>> + Send;
+}
+
+/// Why a workflow callback failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallbackError {
+    /// The token is unknown, already used, or its task timed out: the workflow moved on.
+    TaskGone(String),
+    Other(AppError),
+}
+
+/// Resumes a workflow that waits on a task token.
+pub trait TaskCallbacks: Send + Sync {
+    fn send_success(
+        &self,
+        task_token: &str,
+        output: Value,
+    ) -> impl Future<Output = Result<(), CallbackError>> + Send;
+    fn send_failure(
+        &self,
+        task_token: &str,
+        error: &str,
+        cause: &str,
+    ) -> impl Future<Output = Result<(), CallbackError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Caller;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A store that loses the first `lose` races, to exercise the retry loop.
+    struct Racy {
+        row: Mutex<Order>,
+        lose: AtomicUsize,
+    }
+
+    impl OrderReader for Racy {
+        async fn get(&self, _: &str) -> Result<Option<Order>, AppError> {
+            Ok(Some(self.row.lock().unwrap().clone()))
+        }
+        async fn list_by_state(&self, _: OrderState, _: usize) -> Result<Vec<Order>, AppError> {
+            Ok(vec![])
+        }
+        async fn list_by_user(&self, _: &str, _: usize) -> Result<Vec<Order>, AppError> {
+            Ok(vec![])
+        }
+    }
+
+    impl OrderWriter for Racy {
+        async fn create(&self, _: &Order) -> Result<bool, AppError> {
+            Ok(true)
+        }
+        async fn replace(&self, order: &Order, expected: u64) -> Result<Replaced, AppError> {
+            let mut row = self.row.lock().unwrap();
+            if self.lose.load(Ordering::SeqCst) > 0 {
+                self.lose.fetch_sub(1, Ordering::SeqCst);
+                row.version += 1; // someone else wrote
+                return Ok(Replaced::VersionChanged);
+            }
+            assert_eq!(row.version, expected);
+            *row = order.clone();
+            Ok(Replaced::Written)
+        }
+    }
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        // A tiny executor: these futures never actually wait.
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        let mut f = std::pin::pin!(f);
+        loop {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    fn cancel() -> OrderCommand {
+        OrderCommand::Cancel {
+            caller: Caller::new("u", vec![]),
+        }
+    }
+
+    #[test]
+    fn a_lost_race_is_retried_on_the_fresh_row() {
+        let store = Racy {
+            row: Mutex::new(Order::new("o", "u", 0)),
+            lose: AtomicUsize::new(2),
+        };
+        let done = block_on(apply_command(&store, "o", &cancel(), 5)).unwrap();
+        assert_eq!(done.state, OrderState::Cancelled);
+        assert_eq!(store.row.lock().unwrap().state, OrderState::Cancelled);
+    }
+
+    #[test]
+    fn endless_races_end_in_a_conflict_not_a_loop() {
+        let store = Racy {
+            row: Mutex::new(Order::new("o", "u", 0)),
+            lose: AtomicUsize::new(usize::MAX),
+        };
+        let err = block_on(apply_command(&store, "o", &cancel(), 5)).unwrap_err();
+        assert_eq!(err.status(), 409);
+    }
+
+    #[test]
+    fn shop_config_defaults_its_limits() {
+        let c: ShopConfig = serde_json::from_value(serde_json::json!({"storeOpen": true})).unwrap();
+        assert_eq!((c.max_orders_per_user, c.max_orders_in_queue), (1, 10));
+    }
+}

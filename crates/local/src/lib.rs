@@ -1,0 +1,33 @@
+//! The local stack's storage: an embedded DynamoDB (dynoxide) served on loopback, with the
+//! tables that `template.yaml` declares and the seed data. The functions' real
+//! `aws-sdk-dynamodb` code runs against it unchanged; only the endpoint differs.
+
+pub mod dynamo;
+pub mod tables;
+pub mod testing;
+
+pub use dynamo::EmbeddedDynamo;
+pub use tables::{TableSpec, table_specs};
+
+use std::path::PathBuf;
+
+/// The workspace root (where `template.yaml` lives).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
+}
+
+/// The config-table rows a fresh stack starts with: the shop open, and the menu.
+pub const SEED_CONFIG: &str = include_str!("../seed/config.json");
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("template.yaml: {0}")]
+    Template(String),
+    #[error("embedded DynamoDB: {0}")]
+    Dynamo(String),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+}

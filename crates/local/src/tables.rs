@@ -1,0 +1,278 @@
+//! Table definitions read from `template.yaml`, so the local stack and the tests create exactly
+//! the tables, keys and indexes that AWS gets.
+
+use crate::LocalError;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    LocalSecondaryIndex, Projection, ProjectionType, ScalarAttributeType, StreamSpecification,
+    StreamViewType, TimeToLiveSpecification,
+};
+use serde::Deserialize;
+
+/// One `AWS::DynamoDB::Table` resource: its logical id and the properties that shape it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TableSpec {
+    #[serde(skip)]
+    pub logical_id: String,
+    pub attribute_definitions: Vec<AttrDef>,
+    pub key_schema: Vec<KeyElem>,
+    #[serde(default)]
+    pub global_secondary_indexes: Vec<Index>,
+    #[serde(default)]
+    pub local_secondary_indexes: Vec<Index>,
+    #[serde(default)]
+    pub stream_specification: Option<StreamSpec>,
+    #[serde(default, rename = "TimeToLiveSpecification")]
+    pub ttl: Option<TtlSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AttrDef {
+    pub attribute_name: String,
+    pub attribute_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyElem {
+    pub attribute_name: String,
+    pub key_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Index {
+    pub index_name: String,
+    pub key_schema: Vec<KeyElem>,
+    pub projection: ProjectionSpec,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProjectionSpec {
+    pub projection_type: String,
+    #[serde(default)]
+    pub non_key_attributes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamSpec {
+    pub stream_view_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct TtlSpec {
+    pub attribute_name: String,
+    #[serde(default)]
+    pub enabled: bool,
+}
+
+/// Every `AWS::DynamoDB::Table` in the template (CloudFormation tags such as `!Ref` elsewhere
+/// in the document are tolerated and ignored).
+pub fn table_specs(template_yaml: &str) -> Result<Vec<TableSpec>, LocalError> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(template_yaml).map_err(|e| LocalError::Template(e.to_string()))?;
+    let resources = doc
+        .get("Resources")
+        .and_then(|r| r.as_mapping())
+        .ok_or_else(|| LocalError::Template("no Resources section".into()))?;
+    let mut specs = Vec::new();
+    for (id, res) in resources {
+        if res.get("Type").and_then(|t| t.as_str()) != Some("AWS::DynamoDB::Table") {
+            continue;
+        }
+        let id = id.as_str().unwrap_or_default().to_owned();
+        let props = res
+            .get("Properties")
+            .cloned()
+            .ok_or_else(|| LocalError::Template(format!("{id} has no Properties")))?;
+        let mut spec: TableSpec = serde_yaml::from_value(props)
+            .map_err(|e| LocalError::Template(format!("{id}: {e}")))?;
+        spec.logical_id = id;
+        specs.push(spec);
+    }
+    Ok(specs)
+}
+
+fn keys(elems: &[KeyElem]) -> Result<Vec<KeySchemaElement>, LocalError> {
+    elems
+        .iter()
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(&k.attribute_name)
+                .key_type(KeyType::from(k.key_type.as_str()))
+                .build()
+                .map_err(|e| LocalError::Template(e.to_string()))
+        })
+        .collect()
+}
+
+fn projection(p: &ProjectionSpec) -> Projection {
+    Projection::builder()
+        .projection_type(ProjectionType::from(p.projection_type.as_str()))
+        .set_non_key_attributes(
+            (!p.non_key_attributes.is_empty()).then(|| p.non_key_attributes.clone()),
+        )
+        .build()
+}
+
+impl TableSpec {
+    /// Creates the table as `name` unless it exists (a persistent data directory keeps its
+    /// tables across restarts). Returns whether it was created.
+    pub async fn create(&self, client: &Client, name: &str) -> Result<bool, LocalError> {
+        let err = |e: String| LocalError::Dynamo(format!("{}: {e}", self.logical_id));
+        let attrs = self
+            .attribute_definitions
+            .iter()
+            .map(|a| {
+                AttributeDefinition::builder()
+                    .attribute_name(&a.attribute_name)
+                    .attribute_type(ScalarAttributeType::from(a.attribute_type.as_str()))
+                    .build()
+                    .map_err(|e| err(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let gsis = self
+            .global_secondary_indexes
+            .iter()
+            .map(|i| {
+                GlobalSecondaryIndex::builder()
+                    .index_name(&i.index_name)
+                    .set_key_schema(Some(keys(&i.key_schema)?))
+                    .projection(projection(&i.projection))
+                    .build()
+                    .map_err(|e| err(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let lsis = self
+            .local_secondary_indexes
+            .iter()
+            .map(|i| {
+                LocalSecondaryIndex::builder()
+                    .index_name(&i.index_name)
+                    .set_key_schema(Some(keys(&i.key_schema)?))
+                    .projection(projection(&i.projection))
+                    .build()
+                    .map_err(|e| err(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let stream = match &self.stream_specification {
+            Some(s) => Some(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::from(s.stream_view_type.as_str()))
+                    .build()
+                    .map_err(|e| err(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let result = client
+            .create_table()
+            .table_name(name)
+            .set_attribute_definitions(Some(attrs))
+            .set_key_schema(Some(keys(&self.key_schema)?))
+            .set_global_secondary_indexes((!gsis.is_empty()).then_some(gsis))
+            .set_local_secondary_indexes((!lsis.is_empty()).then_some(lsis))
+            .set_stream_specification(stream)
+            .billing_mode(BillingMode::PayPerRequest)
+            .send()
+            .await;
+        match result {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_in_use_exception()) =>
+            {
+                return Ok(false);
+            }
+            Err(e) => {
+                return Err(err(
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string()
+                ));
+            }
+        }
+        if let Some(ttl) = &self.ttl {
+            let spec = TimeToLiveSpecification::builder()
+                .attribute_name(&ttl.attribute_name)
+                .enabled(ttl.enabled)
+                .build()
+                .map_err(|e| err(e.to_string()))?;
+            client
+                .update_time_to_live()
+                .table_name(name)
+                .time_to_live_specification(spec)
+                .send()
+                .await
+                .map_err(|e| err(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string()))?;
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_project_template_declares_the_four_tables() {
+        let yaml = std::fs::read_to_string(crate::workspace_root().join("template.yaml")).unwrap();
+        let specs = table_specs(&yaml).unwrap();
+        let mut ids: Vec<_> = specs.iter().map(|s| s.logical_id.as_str()).collect();
+        ids.sort();
+        assert_eq!(
+            ids,
+            [
+                "ConfigTable",
+                "CountingTable",
+                "OrderTable",
+                "ValidatorTable"
+            ]
+        );
+        let orders = specs.iter().find(|s| s.logical_id == "OrderTable").unwrap();
+        let gsis: Vec<_> = orders
+            .global_secondary_indexes
+            .iter()
+            .map(|i| i.index_name.as_str())
+            .collect();
+        assert!(gsis.contains(&"GSI-status") && gsis.contains(&"GSI-userId"));
+        assert_eq!(
+            orders.local_secondary_indexes[0].index_name,
+            "LSI-timestamp"
+        );
+        let validator = specs
+            .iter()
+            .find(|s| s.logical_id == "ValidatorTable")
+            .unwrap();
+        assert_eq!(validator.attribute_definitions[0].attribute_type, "N");
+        assert_eq!(
+            validator.ttl.as_ref().map(|t| t.attribute_name.as_str()),
+            Some("expiresAt")
+        );
+    }
+
+    #[test]
+    fn templates_with_cloudformation_tags_parse() {
+        let yaml = r#"
+Resources:
+  Bus:
+    Type: AWS::Events::EventBus
+    Properties:
+      Name: !Ref BusName
+  T:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: !Sub "${AWS::StackName}-t"
+      AttributeDefinitions: [{AttributeName: PK, AttributeType: S}]
+      KeySchema: [{AttributeName: PK, KeyType: HASH}]
+"#;
+        let specs = table_specs(yaml).unwrap();
+        assert_eq!(specs.len(), 1);
+        assert_eq!(specs[0].logical_id, "T");
+        assert!(table_specs("Resources: [").is_err());
+    }
+}
