@@ -396,4 +396,18 @@ impl QrBuckets for ValidatorTable {
             },
         }
     }
+
+    async fn release(&self, bucket_id: i64) -> Result<(), AppError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", n(bucket_id))
+            .update_expression("SET availableTokens = availableTokens + :one")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(dependency_error("Returning a QR code use"))
+    }
 }

@@ -145,6 +145,8 @@ pub trait QrBuckets: Send + Sync {
         bucket_id: i64,
         code: &str,
     ) -> impl Future<Output = Result<Consume, AppError>> + Send;
+    /// Gives back one use taken by `consume` (when the order it started could not be placed).
+    fn release(&self, bucket_id: i64) -> impl Future<Output = Result<(), AppError>> + Send;
 }
 
 /// Puts events on the bus.

@@ -1,1 +1,268 @@
+//! The order manager: every Serverlesspresso order route (reference §5.1, Gen A).
+//!
+//! | route | who | does |
+//! |---|---|---|
+//! | `GET /orders?state=&maxItems=` | admin | orders in a state (open: oldest first; finished: newest first) |
+//! | `GET /orders/{id}` | owner or admin | the receipt |
+//! | `GET /myOrders` | caller | the caller's orders, newest first |
+//! | `PUT /orders/{id}` | owner | choose the drink; resumes the workflow |
+//! | `PUT /orders/complete/{id}` | admin | complete; resumes the workflow |
+//! | `PUT /orders/cancel/{id}` | owner or admin | cancel; resumes the workflow |
+//! | `PUT /orders/claim/{id}?action=make\|unmake` | admin | claim or release |
+//!
+//! Identity is the token's `sub`; every change is an [`OrderCommand`] applied with a
+//! version-conditional write, so guards hold under concurrency and a finished order cannot be
+//! changed (409 with the reason).
+//!
+//! The order row is the source of truth: a change is committed first, then the workflow is
+//! resumed and the event emitted. If either of those fails after the commit, the request still
+//! succeeds (the change happened) and the failure is logged; the workflow's heartbeat timeout
+//! then reconciles, because the workflow re-reads the order before acting on a timeout.
 
+use apigw::{Request, Response};
+use domain::events::{Detail, Event, MakeOrder, OrderCancelled, OrderCompleted};
+use domain::menu::{DrinkChoice, validate_choice};
+use domain::order::{Order, OrderCommand, OrderState};
+use domain::ports::{
+    CallbackError, ConfigReader, EventBus, OrderReader, OrderWriter, TaskCallbacks, apply_command,
+};
+use domain::{AppError, Caller};
+use serde_json::{Value, json};
+
+/// Default and largest page of `GET /orders` and `GET /myOrders`.
+pub const MAX_ITEMS: usize = 100;
+
+/// The capabilities the order manager uses.
+pub struct OrderManager<O, C, B, T> {
+    pub orders: O,
+    pub config: C,
+    pub bus: B,
+    pub callbacks: T,
+}
+
+impl<O, C, B, T> OrderManager<O, C, B, T>
+where
+    O: OrderReader + OrderWriter,
+    C: ConfigReader,
+    B: EventBus,
+    T: TaskCallbacks,
+{
+    pub async fn handle(&self, req: &Request, now_ms: i64) -> Response {
+        apigw::respond(self.route(req, now_ms).await)
+    }
+
+    async fn route(&self, req: &Request, now_ms: i64) -> Result<(u16, Value), AppError> {
+        let (method, resource) = apigw::route(req);
+        let caller = apigw::caller(req)?;
+        let id = || apigw::path_param(req, "id");
+        match (method.as_str(), resource.as_str()) {
+            ("GET", "/orders") => self.list(req, &caller).await,
+            ("GET", "/orders/{id}") => self.receipt(id()?, &caller).await,
+            ("GET", "/myOrders") => self.mine(&caller).await,
+            ("PUT", "/orders/{id}") => {
+                let choice: DrinkChoice = apigw::json_body(req)?;
+                self.choose_drink(id()?, caller, &choice, now_ms).await
+            }
+            ("PUT", "/orders/complete/{id}") => self.complete(id()?, caller, now_ms).await,
+            ("PUT", "/orders/cancel/{id}") => self.cancel(id()?, caller, now_ms).await,
+            ("PUT", "/orders/claim/{id}") => {
+                let barista = match apigw::query(req, "action") {
+                    Some("make") => Some(caller.sub.clone()),
+                    Some("unmake") => None,
+                    other => {
+                        return Err(AppError::bad_request(format!(
+                            "Query parameter 'action' must be 'make' or 'unmake', got {}",
+                            other.map_or("nothing".to_owned(), |s| format!("'{s}'"))
+                        )));
+                    }
+                };
+                self.claim(id()?, caller, barista, now_ms).await
+            }
+            _ => Err(apigw::no_route(req)),
+        }
+    }
+
+    async fn list(&self, req: &Request, caller: &Caller) -> Result<(u16, Value), AppError> {
+        caller.require_admin()?;
+        let state = apigw::query(req, "state")
+            .ok_or_else(|| AppError::bad_request("Query parameter 'state' is required"))?;
+        let state = OrderState::parse(state).ok_or_else(|| {
+            AppError::bad_request(format!(
+                "Unknown state '{state}': use CREATED, COMPLETED, CANCELLED or FAILED"
+            ))
+        })?;
+        let limit = match apigw::query(req, "maxItems") {
+            None => MAX_ITEMS,
+            Some(raw) => raw
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_ITEMS).contains(n))
+                .ok_or_else(|| {
+                    AppError::bad_request(format!(
+                        "Query parameter 'maxItems' must be a whole number from 1 to {MAX_ITEMS}"
+                    ))
+                })?,
+        };
+        let orders = self.orders.list_by_state(state, limit).await?;
+        Ok((200, json!({ "result": views(&orders) })))
+    }
+
+    async fn receipt(&self, id: &str, caller: &Caller) -> Result<(u16, Value), AppError> {
+        let order = self.find(id).await?;
+        order.check_readable_by(caller)?;
+        Ok((200, json!({ "result": order.receipt() })))
+    }
+
+    async fn mine(&self, caller: &Caller) -> Result<(u16, Value), AppError> {
+        let orders = self.orders.list_by_user(&caller.sub, MAX_ITEMS).await?;
+        Ok((200, json!({ "result": views(&orders) })))
+    }
+
+    async fn choose_drink(
+        &self,
+        id: &str,
+        caller: Caller,
+        choice: &DrinkChoice,
+        now_ms: i64,
+    ) -> Result<(u16, Value), AppError> {
+        let drink = validate_choice(&self.config.menu().await?, choice)?;
+        let order = apply_command(
+            &self.orders,
+            id,
+            &OrderCommand::ChooseDrink { caller, drink },
+            now_ms,
+        )
+        .await?;
+        if let Some(token) = &order.task_token {
+            let output = json!({ "orderId": order.order_id, "drinkOrder": order.drink_order });
+            if let Err(CallbackError::TaskGone(why)) = self.resume(token, output).await {
+                // The customer's time ran out between our read and our write; the workflow's
+                // timeout branch cancels the order.
+                tracing::info!(order_id = id, %why, "drink chosen after the workflow stopped waiting");
+                return Err(AppError::conflict(
+                    "The order timed out before the drink was chosen; please scan the code again",
+                ));
+            }
+        }
+        Ok((
+            200,
+            json!({ "result": { "Attributes": order.public_view() } }),
+        ))
+    }
+
+    async fn complete(
+        &self,
+        id: &str,
+        caller: Caller,
+        now_ms: i64,
+    ) -> Result<(u16, Value), AppError> {
+        let actor = caller.sub.clone();
+        let order =
+            apply_command(&self.orders, id, &OrderCommand::Complete { caller }, now_ms).await?;
+        self.resume_quietly(&order, json!({ "cancelled": false }))
+            .await;
+        self.emit(
+            OrderCompleted {
+                action_user_id: actor,
+                order_id: order.order_id.clone(),
+                message: "The barista completed the order; it is ready for pickup.".to_owned(),
+                order: (&order).into(),
+                user_id: order.user_id.clone(),
+            }
+            .to_event(),
+        )
+        .await;
+        Ok((200, json!({})))
+    }
+
+    async fn cancel(
+        &self,
+        id: &str,
+        caller: Caller,
+        now_ms: i64,
+    ) -> Result<(u16, Value), AppError> {
+        let actor = caller.sub.clone();
+        let order =
+            apply_command(&self.orders, id, &OrderCommand::Cancel { caller }, now_ms).await?;
+        self.resume_quietly(&order, json!({ "cancelled": true }))
+            .await;
+        self.emit(
+            OrderCancelled {
+                action_user_id: actor,
+                order_id: order.order_id.clone(),
+                message: "The order was cancelled.".to_owned(),
+                order: (&order).into(),
+                user_id: order.user_id.clone(),
+            }
+            .to_event(),
+        )
+        .await;
+        Ok((200, json!({})))
+    }
+
+    async fn claim(
+        &self,
+        id: &str,
+        caller: Caller,
+        barista: Option<String>,
+        now_ms: i64,
+    ) -> Result<(u16, Value), AppError> {
+        let cmd = OrderCommand::Claim {
+            caller,
+            barista: barista.clone(),
+        };
+        let order = apply_command(&self.orders, id, &cmd, now_ms).await?;
+        let message = if barista.is_some() {
+            "A barista is making the order."
+        } else {
+            "The barista put the order back in the queue."
+        };
+        self.emit(
+            MakeOrder {
+                barista_user_id: barista,
+                order_id: order.order_id.clone(),
+                message: message.to_owned(),
+                order: order.public_view(),
+                user_id: order.user_id.clone(),
+            }
+            .to_event(),
+        )
+        .await;
+        Ok((200, json!({})))
+    }
+
+    async fn find(&self, id: &str) -> Result<Order, AppError> {
+        self.orders
+            .get(id)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("Order {id} not found")))
+    }
+
+    async fn resume(&self, token: &str, output: Value) -> Result<(), CallbackError> {
+        let result = self.callbacks.send_success(token, output).await;
+        if let Err(CallbackError::Other(err)) = &result {
+            tracing::error!(%err, "the workflow could not be resumed; its heartbeat timeout will reconcile");
+        }
+        result
+    }
+
+    /// Resumes the workflow after a committed change; nothing to do if it is not waiting.
+    async fn resume_quietly(&self, order: &Order, output: Value) {
+        if let Some(token) = &order.task_token
+            && let Err(CallbackError::TaskGone(why)) = self.resume(token, output).await
+        {
+            tracing::info!(order_id = %order.order_id, %why, "workflow was not waiting on this order");
+        }
+    }
+
+    /// Emits after a committed change. The row is already right; a lost notification is logged.
+    async fn emit(&self, event: Event) {
+        if let Err(err) = self.bus.publish(event).await {
+            tracing::error!(%err, "event not published after a committed change");
+        }
+    }
+}
+
+fn views(orders: &[Order]) -> Value {
+    Value::Array(orders.iter().map(Order::public_view).collect())
+}
