@@ -130,6 +130,32 @@ impl OrderReader for OrderTable {
         self.query_index(USER_INDEX, "USERID", user_id, true, limit)
             .await
     }
+
+    async fn count_by_state(&self, state: OrderState) -> Result<u64, AppError> {
+        let mut count = 0u64;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(STATUS_INDEX)
+                .key_condition_expression("#k = :k")
+                .expression_attribute_names("#k", "ORDERSTATE")
+                .expression_attribute_values(":k", s(state.as_str()))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(dependency_error("Counting orders"))?;
+            count += u64::try_from(out.count).unwrap_or(0);
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(count)
+    }
 }
 
 impl OrderWriter for OrderTable {

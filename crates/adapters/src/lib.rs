@@ -8,8 +8,10 @@ pub mod aws;
 pub mod dynamo;
 pub mod eventbridge;
 pub mod ids;
+pub mod iot;
 pub mod memory;
 pub mod sfn;
+pub mod starter;
 
 pub use dynamo::{ConfigTable, CounterTable, OrderTable, ValidatorTable};
 pub use eventbridge::EventBridgeBus;

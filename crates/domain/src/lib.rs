@@ -8,6 +8,7 @@
 pub mod error;
 pub mod events;
 pub mod identity;
+pub mod lifecycle;
 pub mod menu;
 pub mod numbering;
 pub mod order;

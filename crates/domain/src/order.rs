@@ -12,6 +12,7 @@
 
 use crate::AppError;
 use crate::identity::Caller;
+use crate::lifecycle::{Channel, DirectItem, Payment};
 use serde::{Deserialize, Serialize};
 
 /// Partition key of every order row (the original's single `"orders"` partition).
@@ -140,6 +141,17 @@ pub struct Order {
     /// Why a terminal order ended the way it did (timeout cause, payment declined, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// How the order came in (QR scan or direct `POST /orders`).
+    #[serde(default)]
+    pub channel: Channel,
+    /// What a direct (ORDER_APP) order is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<DirectItem>,
+    /// What the order costs, in cents (0: nothing to pay).
+    #[serde(default)]
+    pub amount: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<Payment>,
     /// Optimistic-concurrency version: every write is conditional on the version it read.
     #[serde(default)]
     pub version: u64,
@@ -161,7 +173,20 @@ impl Order {
             barista_user_id: None,
             robot: false,
             reason: None,
+            channel: Channel::Qr,
+            item: None,
+            amount: 0,
+            payment: None,
             version: 0,
+        }
+    }
+
+    /// The ORDER_APP word for the order's state (`PENDING`, `SUCCESS`, `FAILURE`).
+    pub fn status_word(&self) -> &'static str {
+        match self.status {
+            OrderStatus::Pending => "PENDING",
+            OrderStatus::Success => "SUCCESS",
+            OrderStatus::Failure => "FAILURE",
         }
     }
 
@@ -252,6 +277,10 @@ pub enum OrderCommand {
         task_token: String,
         order_number: u64,
     },
+    /// The workflow took the payment.
+    RecordPayment { payment: Payment },
+    /// The workflow refunded the payment.
+    RecordRefund,
     /// The workflow ends the order (timeout, payment declined, shop closed, ...).
     Finish {
         to: OrderState,
@@ -310,6 +339,18 @@ impl OrderCommand {
                 }
                 Ok(())
             }
+            OrderCommand::RecordPayment { .. } => {
+                order.check_open()?;
+                if order.payment.is_some() {
+                    return Err(AppError::conflict("The order is already paid"));
+                }
+                Ok(())
+            }
+            OrderCommand::RecordRefund => match &order.payment {
+                Some(p) if !p.refunded => Ok(()),
+                Some(_) => Err(AppError::conflict("The payment is already refunded")),
+                None => Err(AppError::conflict("The order has no payment to refund")),
+            },
             OrderCommand::Finish { to, .. } => order.state.transition(*to).map(|_| ()),
         }
     }
@@ -342,6 +383,12 @@ impl OrderCommand {
             } => {
                 order.task_token = Some(task_token.clone());
                 order.order_number = Some(*order_number);
+            }
+            OrderCommand::RecordPayment { payment } => order.payment = Some(payment.clone()),
+            OrderCommand::RecordRefund => {
+                if let Some(p) = &mut order.payment {
+                    p.refunded = true;
+                }
             }
             OrderCommand::Finish { to, reason } => {
                 order.set_state(*to)?;

@@ -29,6 +29,8 @@ pub trait OrderReader: Send + Sync {
         user_id: &str,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Order>, AppError>> + Send;
+    /// How many orders are in `state` (the shop's queue length for `CREATED`).
+    fn count_by_state(&self, state: OrderState) -> impl Future<Output = Result<u64, AppError>> + Send;
 }
 
 /// Outcome of a conditional replace.
@@ -177,6 +179,61 @@ pub trait TaskCallbacks: Send + Sync {
     ) -> impl Future<Output = Result<(), CallbackError>> + Send;
 }
 
+/// Whether a workflow start created an execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    /// A new execution; its ARN.
+    New(String),
+    /// An execution with this name exists already: the order is being (or was) processed.
+    AlreadyExists,
+}
+
+/// Starts the order workflow.
+pub trait WorkflowStarter: Send + Sync {
+    /// Starts one execution named `name` (the order id, so a redelivered message cannot start a
+    /// second one) with `input`.
+    fn start(&self, name: &str, input: &Value) -> impl Future<Output = Result<Started, AppError>> + Send;
+}
+
+/// Publishes to the realtime (MQTT) topics the frontends subscribe to.
+pub trait Realtime: Send + Sync {
+    /// Publishes `payload` to `topic` at QoS 1.
+    fn publish(&self, topic: &str, payload: &Value) -> impl Future<Output = Result<(), AppError>> + Send;
+}
+
+/// A charge the payment provider made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Charge {
+    #[serde(rename = "chargeId")]
+    pub charge_id: String,
+    pub amount: u64,
+}
+
+/// Why a payment call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentError {
+    /// The provider refused (card declined, over the limit): final, do not retry.
+    Declined(String),
+    /// The provider could not be reached or failed: retry.
+    Unavailable(AppError),
+}
+
+/// Takes and refunds payments. Both calls carry an idempotency key (the order id): calling
+/// twice with the same key has the effect of calling once.
+pub trait PaymentProvider: Send + Sync {
+    fn charge(
+        &self,
+        idempotency_key: &str,
+        amount: u64,
+        card: Option<&str>,
+    ) -> impl Future<Output = Result<Charge, PaymentError>> + Send;
+    fn refund(
+        &self,
+        idempotency_key: &str,
+        charge: &Charge,
+    ) -> impl Future<Output = Result<(), PaymentError>> + Send;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +256,9 @@ mod tests {
         }
         async fn list_by_user(&self, _: &str, _: usize) -> Result<Vec<Order>, AppError> {
             Ok(vec![])
+        }
+        async fn count_by_state(&self, _: OrderState) -> Result<u64, AppError> {
+            Ok(0)
         }
     }
 

@@ -1,0 +1,1 @@
+//! Realtime publishing on AWS IoT Core (owned by the publisher work; placeholder).

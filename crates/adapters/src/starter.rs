@@ -1,0 +1,1 @@
+//! Starting the order workflow on Step Functions (owned by the sqs-poller work; placeholder).
