@@ -10,6 +10,7 @@ pub mod eventbridge;
 pub mod ids;
 pub mod iot;
 pub mod memory;
+pub mod payment;
 pub mod sfn;
 pub mod starter;
 

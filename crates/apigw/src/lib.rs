@@ -1,4 +1,6 @@
-//! API Gateway REST (v1 proxy) plumbing shared by the HTTP functions.
+//! Lambda plumbing shared by the functions: API Gateway REST (v1 proxy) requests and
+//! responses for the HTTP functions, and named task errors ([`task`]) for the ones the workflow
+//! calls.
 //!
 //! * who is calling: [`caller`] reads the claims the Cognito authorizer verified
 //!   (`requestContext.authorizer.claims`); nothing in the body can change it;
@@ -13,6 +15,8 @@ use domain::identity::parse_groups;
 use domain::{AppError, Caller};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+pub mod task;
 
 pub use aws_lambda_events::apigw::{
     ApiGatewayProxyRequest as Request, ApiGatewayProxyResponse as Response,

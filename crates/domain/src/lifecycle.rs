@@ -123,7 +123,9 @@ struct NewOrderDetail {
 
 fn non_empty_id(what: &str, v: &str) -> Result<(), AppError> {
     if v.is_empty() || v.len() > 128 {
-        return Err(AppError::bad_request(format!("'{what}' must be 1 to 128 characters")));
+        return Err(AppError::bad_request(format!(
+            "'{what}' must be 1 to 128 characters"
+        )));
     }
     Ok(())
 }
@@ -316,18 +318,35 @@ mod tests {
         let r = OrderRequest::from_queue_message("mid", &body, Pricing::default(), NOW).unwrap();
         assert_eq!((r.order_id.as_str(), r.user_id.as_str()), ("o1", "u1"));
         assert_eq!((r.channel, r.needs_drink, r.amount), (Channel::Qr, true, 0));
-        assert_eq!(r.accepted_at, 1_795_255_200_000, "taken from the event time");
+        assert_eq!(
+            r.accepted_at, 1_795_255_200_000,
+            "taken from the event time"
+        );
     }
 
     #[test]
     fn a_direct_order_takes_the_message_id_and_is_priced() {
         let body = json!({"data": {"name": "Latte to go", "restaurantId": "Restaurant 99", "quantity": 3}, "userId": "u1"}).to_string();
-        let r = OrderRequest::from_queue_message("msg-1", &body, Pricing { unit_price_cents: 400 }, NOW).unwrap();
+        let r = OrderRequest::from_queue_message(
+            "msg-1",
+            &body,
+            Pricing {
+                unit_price_cents: 400,
+            },
+            NOW,
+        )
+        .unwrap();
         assert_eq!(r.order_id, "msg-1");
-        assert_eq!((r.channel, r.needs_drink, r.amount), (Channel::Direct, false, 1_200));
+        assert_eq!(
+            (r.channel, r.needs_drink, r.amount),
+            (Channel::Direct, false, 1_200)
+        );
         assert_eq!(r.item.as_ref().unwrap().restaurant_id, "Restaurant 99");
         let o = r.to_order();
-        assert_eq!((o.channel, o.amount, o.state), (Channel::Direct, 1_200, OrderState::Created));
+        assert_eq!(
+            (o.channel, o.amount, o.state),
+            (Channel::Direct, 1_200, OrderState::Created)
+        );
         assert_eq!(serde_json::to_value(&o).unwrap()["orderStatus"], "PENDING");
     }
 
@@ -336,17 +355,42 @@ mod tests {
         let cases = [
             ("not json", "not JSON"),
             (r#"{"hello": 1}"#, "neither"),
-            (r#"{"detail-type": "Validator.NewCode", "detail": {"orderId": "o", "userId": "u"}}"#, "unexpected event type"),
-            (r#"{"detail-type": "Validator.NewOrder", "detail": {"orderId": "o"}}"#, "malformed bus event"),
-            (r#"{"detail-type": "Validator.NewOrder", "detail": {"orderId": "", "userId": "u"}}"#, "orderId"),
-            (r#"{"data": {"name": "x", "restaurantId": "r", "quantity": "3"}, "userId": "u"}"#, "malformed order"),
-            (r#"{"data": {"name": "x", "restaurantId": "r", "quantity": 0}, "userId": "u"}"#, "quantity"),
-            (r#"{"data": {"name": "x", "restaurantId": "r", "quantity": 101}, "userId": "u"}"#, "quantity"),
-            (r#"{"data": {"name": " ", "restaurantId": "r", "quantity": 1}, "userId": "u"}"#, "name"),
-            (r#"{"data": {"name": "x", "restaurantId": "r", "quantity": 1}}"#, "malformed order"),
+            (
+                r#"{"detail-type": "Validator.NewCode", "detail": {"orderId": "o", "userId": "u"}}"#,
+                "unexpected event type",
+            ),
+            (
+                r#"{"detail-type": "Validator.NewOrder", "detail": {"orderId": "o"}}"#,
+                "malformed bus event",
+            ),
+            (
+                r#"{"detail-type": "Validator.NewOrder", "detail": {"orderId": "", "userId": "u"}}"#,
+                "orderId",
+            ),
+            (
+                r#"{"data": {"name": "x", "restaurantId": "r", "quantity": "3"}, "userId": "u"}"#,
+                "malformed order",
+            ),
+            (
+                r#"{"data": {"name": "x", "restaurantId": "r", "quantity": 0}, "userId": "u"}"#,
+                "quantity",
+            ),
+            (
+                r#"{"data": {"name": "x", "restaurantId": "r", "quantity": 101}, "userId": "u"}"#,
+                "quantity",
+            ),
+            (
+                r#"{"data": {"name": " ", "restaurantId": "r", "quantity": 1}, "userId": "u"}"#,
+                "name",
+            ),
+            (
+                r#"{"data": {"name": "x", "restaurantId": "r", "quantity": 1}}"#,
+                "malformed order",
+            ),
         ];
         for (body, why) in cases {
-            let err = OrderRequest::from_queue_message("m", body, Pricing::default(), NOW).unwrap_err();
+            let err =
+                OrderRequest::from_queue_message("m", body, Pricing::default(), NOW).unwrap_err();
             assert_eq!(err.status(), 400);
             assert!(err.message().contains(why), "{body}: {err}");
         }
@@ -368,30 +412,53 @@ mod tests {
             assert_eq!(o.state(), s);
             assert!(s.is_terminal());
         }
-        assert_eq!(serde_json::to_value(CustomerTimeout).unwrap(), "customer-timeout");
+        assert_eq!(
+            serde_json::to_value(CustomerTimeout).unwrap(),
+            "customer-timeout"
+        );
     }
 
     #[test]
     fn timeouts_and_unavailability_emit_their_events() {
         let order = Order::new("o1", "u1", 0);
-        let e = Outcome::CustomerTimeout.event(&order, Some("ignored")).unwrap();
+        let e = Outcome::CustomerTimeout
+            .event(&order, Some("ignored"))
+            .unwrap();
         assert_eq!(e.detail_type, "OrderProcessor.OrderTimeOut");
         assert_eq!(e.detail["cause"], "Customer timedout");
-        assert_eq!(Outcome::BaristaTimeout.reason(Some("x")), "Barista timedout");
-        let e = Outcome::ShopUnavailable.event(&order, Some("the shop is closed")).unwrap();
+        assert_eq!(
+            Outcome::BaristaTimeout.reason(Some("x")),
+            "Barista timedout"
+        );
+        let e = Outcome::ShopUnavailable
+            .event(&order, Some("the shop is closed"))
+            .unwrap();
         assert_eq!(e.detail_type, "OrderProcessor.ShopUnavailable");
-        assert_eq!(e.detail.as_object().unwrap().len(), 2, "{{Message, userId}} only");
+        assert_eq!(
+            e.detail.as_object().unwrap().len(),
+            2,
+            "{{Message, userId}} only"
+        );
         assert!(Outcome::Completed.event(&order, None).is_none());
-        assert_eq!(Outcome::PaymentDeclined.reason(Some("card declined")), "Payment declined: card declined");
+        assert_eq!(
+            Outcome::PaymentDeclined.reason(Some("card declined")),
+            "Payment declined: card declined"
+        );
     }
 
     #[test]
     fn notifications_name_the_order_and_its_outcome() {
         let mut o = Order::new("o1", "u1", 0);
         o.order_number = Some(7);
-        crate::order::OrderCommand::Finish { to: OrderState::Failed, reason: Some("Payment declined".into()) }
-            .apply(&mut o, 1)
-            .unwrap();
-        assert_eq!(notification(&o), "Order o1: FAILURE (order number 7) - Payment declined");
+        crate::order::OrderCommand::Finish {
+            to: OrderState::Failed,
+            reason: Some("Payment declined".into()),
+        }
+        .apply(&mut o, 1)
+        .unwrap();
+        assert_eq!(
+            notification(&o),
+            "Order o1: FAILURE (order number 7) - Payment declined"
+        );
     }
 }

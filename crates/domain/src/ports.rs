@@ -30,7 +30,10 @@ pub trait OrderReader: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Order>, AppError>> + Send;
     /// How many orders are in `state` (the shop's queue length for `CREATED`).
-    fn count_by_state(&self, state: OrderState) -> impl Future<Output = Result<u64, AppError>> + Send;
+    fn count_by_state(
+        &self,
+        state: OrderState,
+    ) -> impl Future<Output = Result<u64, AppError>> + Send;
 }
 
 /// Outcome of a conditional replace.
@@ -192,13 +195,21 @@ pub enum Started {
 pub trait WorkflowStarter: Send + Sync {
     /// Starts one execution named `name` (the order id, so a redelivered message cannot start a
     /// second one) with `input`.
-    fn start(&self, name: &str, input: &Value) -> impl Future<Output = Result<Started, AppError>> + Send;
+    fn start(
+        &self,
+        name: &str,
+        input: &Value,
+    ) -> impl Future<Output = Result<Started, AppError>> + Send;
 }
 
 /// Publishes to the realtime (MQTT) topics the frontends subscribe to.
 pub trait Realtime: Send + Sync {
     /// Publishes `payload` to `topic` at QoS 1.
-    fn publish(&self, topic: &str, payload: &Value) -> impl Future<Output = Result<(), AppError>> + Send;
+    fn publish(
+        &self,
+        topic: &str,
+        payload: &Value,
+    ) -> impl Future<Output = Result<(), AppError>> + Send;
 }
 
 /// A charge the payment provider made.

@@ -231,6 +231,34 @@ where
         Ok((200, json!({})))
     }
 
+    /// `OrderProcessor.WorkflowStarted` from the bus: the workflow now waits for the customer's
+    /// drink on `TaskToken`; store it so the drink choice can resume it. Redelivery is harmless
+    /// (the same token is stored again); an order that already has its drink or has ended keeps
+    /// its state, and the event is dropped with a log line (retrying cannot change that).
+    pub async fn on_workflow_started(&self, detail: &Value, now_ms: i64) -> Result<(), AppError> {
+        let field = |name: &str| {
+            detail
+                .get(name)
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    AppError::bad_request(format!("WorkflowStarted detail lacks '{name}'"))
+                })
+        };
+        let (order_id, token) = (field("orderId")?, field("TaskToken")?);
+        let cmd = OrderCommand::AwaitCustomer {
+            task_token: token.to_owned(),
+        };
+        match apply_command(&self.orders, order_id, &cmd, now_ms).await {
+            Ok(_) => Ok(()),
+            Err(err @ (AppError::Conflict(_) | AppError::NotFound(_))) => {
+                tracing::warn!(order_id, %err, "customer task token not stored");
+                Ok(())
+            }
+            Err(err) => Err(err),
+        }
+    }
+
     async fn find(&self, id: &str) -> Result<Order, AppError> {
         self.orders
             .get(id)
@@ -260,6 +288,26 @@ where
         if let Err(err) = self.bus.publish(event).await {
             tracing::error!(%err, "event not published after a committed change");
         }
+    }
+}
+
+/// One invocation of the order manager: an API request, or an event from the bus.
+pub enum Invocation {
+    Api(Box<Request>),
+    Bus { detail_type: String, detail: Value },
+}
+
+impl Invocation {
+    pub fn classify(event: Value) -> Result<Self, AppError> {
+        if let Some(detail_type) = event.get("detail-type").and_then(Value::as_str) {
+            return Ok(Invocation::Bus {
+                detail_type: detail_type.to_owned(),
+                detail: event.get("detail").cloned().unwrap_or(Value::Null),
+            });
+        }
+        serde_json::from_value(event)
+            .map(|r| Invocation::Api(Box::new(r)))
+            .map_err(|e| AppError::bad_request(format!("Malformed API Gateway event: {e}")))
     }
 }
 

@@ -623,3 +623,50 @@ async fn sample_events_are_answered() {
         assert_eq!(s, status, "{file}: {b}");
     }
 }
+
+#[tokio::test]
+async fn workflow_started_events_store_the_customer_token() {
+    let f = Fixture::new().await;
+    let raw = std::fs::read_to_string(
+        local::workspace_root().join("events/order-manager-workflow-started.json"),
+    )
+    .unwrap();
+    let order_manager::Invocation::Bus {
+        detail_type,
+        detail,
+    } = order_manager::Invocation::classify(serde_json::from_str(&raw).unwrap()).unwrap()
+    else {
+        panic!("not classified as a bus event")
+    };
+    assert_eq!(detail_type, "OrderProcessor.WorkflowStarted");
+    let id = detail["orderId"].as_str().unwrap();
+    f.t.orders
+        .create(&Order::new(id, CUSTOMER, 1))
+        .await
+        .unwrap();
+    f.m.on_workflow_started(&detail, 2).await.unwrap();
+    assert_eq!(
+        f.state(id).await.task_token.as_deref(),
+        detail["TaskToken"].as_str()
+    );
+    // Now the customer can choose.
+    assert_eq!(
+        f.call(put_drink(id, CUSTOMER, r#"{"drink": "Latte"}"#), 3)
+            .await
+            .0,
+        200
+    );
+    // A late redelivery does not disturb an order that moved on; a malformed one is an error.
+    f.m.on_workflow_started(&detail, 4).await.unwrap();
+    assert!(f.state(id).await.drink_order.is_some());
+    assert_eq!(
+        f.m.on_workflow_started(&json!({"orderId": id}), 5)
+            .await
+            .unwrap_err()
+            .status(),
+        400
+    );
+    f.m.on_workflow_started(&json!({"orderId": "unknown", "TaskToken": "t"}), 5)
+        .await
+        .unwrap();
+}

@@ -1,0 +1,184 @@
+//! process-payment against a real DynamoDB engine, with the deterministic local provider and a
+//! provider that counts its calls.
+
+use adapters::OrderTable;
+use adapters::payment::{DECLINED_CARD, LocalPaymentProvider, PROCESSING_ERROR_CARD};
+use domain::lifecycle::{OrderRequest, Pricing};
+use domain::order::{OrderCommand, OrderState};
+use domain::ports::{
+    Charge, OrderReader, OrderWriter, PaymentError, PaymentProvider, apply_command,
+};
+use local::testing::TestTables;
+use process_payment::ProcessPayment;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The local provider, counting charges and refunds.
+#[derive(Clone, Default)]
+struct Counting {
+    inner: LocalPaymentProvider,
+    charges: Arc<AtomicUsize>,
+    refunds: Arc<AtomicUsize>,
+}
+
+impl PaymentProvider for Counting {
+    async fn charge(
+        &self,
+        key: &str,
+        amount: u64,
+        card: Option<&str>,
+    ) -> Result<Charge, PaymentError> {
+        self.charges.fetch_add(1, Ordering::SeqCst);
+        self.inner.charge(key, amount, card).await
+    }
+    async fn refund(&self, key: &str, charge: &Charge) -> Result<(), PaymentError> {
+        self.refunds.fetch_add(1, Ordering::SeqCst);
+        self.inner.refund(key, charge).await
+    }
+}
+
+async fn setup() -> (TestTables, ProcessPayment<OrderTable, Counting>) {
+    let t = TestTables::start().await.unwrap();
+    let p = ProcessPayment {
+        orders: t.orders.clone(),
+        provider: Counting::default(),
+    };
+    (t, p)
+}
+
+async fn direct_order(t: &TestTables, id: &str, quantity: u32) {
+    let body = json!({"data": {"name": "Latte", "restaurantId": "r", "quantity": quantity}, "userId": "u1"}).to_string();
+    let req = OrderRequest::from_queue_message(id, &body, Pricing::default(), 1).unwrap();
+    assert!(t.orders.create(&req.to_order()).await.unwrap());
+}
+
+fn charge(id: &str, card: Option<&str>) -> Value {
+    json!({"action": "charge", "request": {"orderId": id, "card": card, "amount": 1, "other": "workflow state"}})
+}
+
+#[tokio::test]
+async fn a_charge_uses_the_stored_amount_and_happens_once() {
+    let (t, p) = setup().await;
+    direct_order(&t, "o1", 2).await;
+    let out = p.handle(charge("o1", None), 5).await.unwrap();
+    assert_eq!(
+        out,
+        json!({"chargeId": "ch_local_o1", "amount": 900}),
+        "2 x 4.50 from the order, not the request's 1"
+    );
+    assert_eq!(
+        p.handle(charge("o1", None), 6).await.unwrap(),
+        out,
+        "a retried charge returns the same charge"
+    );
+    assert_eq!(
+        p.provider.charges.load(Ordering::SeqCst),
+        1,
+        "the provider was charged once"
+    );
+    let o = t.orders.get("o1").await.unwrap().unwrap();
+    assert_eq!(o.payment.unwrap().charge_id, "ch_local_o1");
+}
+
+#[tokio::test]
+async fn declines_and_outages_get_the_names_the_workflow_catches() {
+    let (t, p) = setup().await;
+    direct_order(&t, "declined", 1).await;
+    let err = p
+        .handle(charge("declined", Some(DECLINED_CARD)), 1)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.error, err.cause.as_str()),
+        ("PaymentDeclined", "card declined")
+    );
+    direct_order(&t, "big", 12).await;
+    let err = p.handle(charge("big", None), 1).await.unwrap_err();
+    assert_eq!(err.error, "PaymentDeclined");
+    assert!(err.cause.contains("exceeds the limit"), "{}", err.cause);
+    direct_order(&t, "down", 1).await;
+    assert_eq!(
+        p.handle(charge("down", Some(PROCESSING_ERROR_CARD)), 1)
+            .await
+            .unwrap_err()
+            .error,
+        "Transient"
+    );
+    for id in ["declined", "big", "down"] {
+        assert!(
+            t.orders.get(id).await.unwrap().unwrap().payment.is_none(),
+            "nothing recorded for {id}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_closed_order_is_not_charged() {
+    let (t, p) = setup().await;
+    direct_order(&t, "o1", 1).await;
+    let cancel = OrderCommand::Finish {
+        to: OrderState::Cancelled,
+        reason: Some("Cancelled by customer".into()),
+    };
+    apply_command(&t.orders, "o1", &cancel, 2).await.unwrap();
+    let err = p.handle(charge("o1", None), 3).await.unwrap_err();
+    assert_eq!(err.error, "OrderClosed");
+    assert_eq!(p.provider.charges.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn refunds_are_idempotent_and_recorded() {
+    let (t, p) = setup().await;
+    direct_order(&t, "o1", 1).await;
+    p.handle(charge("o1", None), 1).await.unwrap();
+    let refund = json!({"action": "refund", "orderId": "o1"});
+    assert_eq!(p.handle(refund.clone(), 2).await.unwrap()["refunded"], true);
+    assert_eq!(p.handle(refund.clone(), 3).await.unwrap()["refunded"], true);
+    assert_eq!(
+        p.provider.refunds.load(Ordering::SeqCst),
+        1,
+        "refunded once"
+    );
+    assert!(
+        t.orders
+            .get("o1")
+            .await
+            .unwrap()
+            .unwrap()
+            .payment
+            .unwrap()
+            .refunded
+    );
+
+    direct_order(&t, "unpaid", 1).await;
+    let out = p
+        .handle(json!({"action": "refund", "orderId": "unpaid"}), 4)
+        .await
+        .unwrap();
+    assert_eq!(out["refunded"], false);
+}
+
+#[tokio::test]
+async fn bad_input_is_named_not_a_panic() {
+    let (_t, p) = setup().await;
+    for bad in [
+        json!({}),
+        json!({"action": "charge"}),
+        json!({"action": "steal"}),
+        json!(3),
+    ] {
+        assert_eq!(
+            p.handle(bad.clone(), 1).await.unwrap_err().error,
+            "InvalidInput",
+            "{bad}"
+        );
+    }
+    assert_eq!(
+        p.handle(charge("missing", None), 1)
+            .await
+            .unwrap_err()
+            .error,
+        "InvalidInput"
+    );
+}
