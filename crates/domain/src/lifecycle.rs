@@ -121,6 +121,30 @@ struct NewOrderDetail {
     user_id: String,
 }
 
+/// Whether Step Functions accepts `name` as an execution name: 1 to 80 characters, none of
+/// them whitespace, `< > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : /`, or a control character.
+/// An order id is its execution's name, so every order id must pass.
+pub fn is_valid_execution_name(name: &str) -> bool {
+    const FORBIDDEN: &str = "<>{}[]?*\"#%\\^|~`$&,;:/";
+    let len = name.chars().count();
+    (1..=80).contains(&len)
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || FORBIDDEN.contains(c))
+}
+
+/// An order id becomes the workflow execution's name, so it must be a valid one; refusing it
+/// here makes a bad id a malformed message (to the DLQ) instead of a start that always fails.
+fn order_id(v: &str) -> Result<(), AppError> {
+    if is_valid_execution_name(v) {
+        Ok(())
+    } else {
+        Err(AppError::bad_request(
+            "'orderId' must be 1 to 80 characters without spaces or any of <>{}[]?*\"#%\\^|~`$&,;:/",
+        ))
+    }
+}
+
 fn non_empty_id(what: &str, v: &str) -> Result<(), AppError> {
     if v.is_empty() || v.len() > 128 {
         return Err(AppError::bad_request(format!(
@@ -150,7 +174,7 @@ impl OrderRequest {
                     env.detail_type
                 )));
             }
-            non_empty_id("orderId", &env.detail.order_id)?;
+            order_id(&env.detail.order_id)?;
             non_empty_id("userId", &env.detail.user_id)?;
             let accepted_at = env
                 .time
@@ -173,7 +197,7 @@ impl OrderRequest {
                 .map_err(|e| AppError::bad_request(format!("malformed order: {e}")))?;
             msg.data.item.validate()?;
             non_empty_id("userId", &msg.user_id)?;
-            non_empty_id("orderId", message_id)?;
+            order_id(message_id)?;
             return Ok(OrderRequest {
                 order_id: message_id.to_owned(),
                 user_id: msg.user_id,
