@@ -3,6 +3,9 @@
 //! `aws-sdk-dynamodb` code runs against it unchanged; only the endpoint differs.
 
 pub mod dynamo;
+pub mod gateway;
+pub mod queue;
+pub mod rules;
 pub mod tables;
 pub mod testing;
 

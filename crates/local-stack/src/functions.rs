@@ -1,0 +1,214 @@
+//! Every function of the template, wired to local adapters, invoked by logical id with the
+//! JSON event Lambda would deliver. These are the very handler functions the Lambda binaries
+//! run; only the adapters behind the ports differ.
+
+use crate::hub::{HubRef, LocalBus, LocalCallbacks, LocalRealtime, LocalStarter};
+use adapters::payment::LocalPaymentProvider;
+use adapters::{ConfigTable, CounterTable, OrderTable, ValidatorTable};
+use apigw::task::TaskFailure;
+use domain::events::{Detail, WorkflowStarted};
+use domain::lifecycle::Pricing;
+use domain::numbering::DEFAULT_RESET_HOUR_UTC;
+use domain::qr::QrPolicy;
+use serde_json::Value;
+
+/// A function invocation that failed, as Lambda reports it (`errorType`, `errorMessage`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvokeError {
+    pub error_type: String,
+    pub message: String,
+}
+
+impl InvokeError {
+    fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
+        InvokeError {
+            error_type: error_type.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<TaskFailure> for InvokeError {
+    fn from(f: TaskFailure) -> Self {
+        InvokeError::new(f.error, f.cause)
+    }
+}
+
+impl From<domain::AppError> for InvokeError {
+    fn from(e: domain::AppError) -> Self {
+        InvokeError::new("AppError", e.message())
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(what: &str, payload: Value) -> Result<T, InvokeError> {
+    serde_json::from_value(payload)
+        .map_err(|e| InvokeError::new("Runtime.UnmarshalError", format!("{what}: {e}")))
+}
+
+fn encode(v: impl serde::Serialize) -> Result<Value, InvokeError> {
+    serde_json::to_value(v).map_err(|e| InvokeError::new("Runtime.MarshalError", e.to_string()))
+}
+
+/// Settings the template passes to functions as environment variables.
+#[derive(Debug, Clone)]
+pub struct FunctionSettings {
+    pub qr: QrPolicy,
+    pub reset_hour_utc: u32,
+    pub grace_seconds: u64,
+    pub pricing: Pricing,
+}
+
+impl Default for FunctionSettings {
+    fn default() -> Self {
+        FunctionSettings {
+            qr: QrPolicy::default(),
+            reset_hour_utc: DEFAULT_RESET_HOUR_UTC,
+            grace_seconds: 30,
+            pricing: Pricing::default(),
+        }
+    }
+}
+
+pub struct LocalFunctions {
+    config: ConfigTable,
+    validator: ValidatorTable,
+    counters: CounterTable,
+    order_manager: order_manager::OrderManager<OrderTable, ConfigTable, LocalBus, LocalCallbacks>,
+    manage_state: manage_state::ManageState<OrderTable, ConfigTable, LocalBus>,
+    payments: process_payment::ProcessPayment<OrderTable, LocalPaymentProvider>,
+    restaurant: send_to_restaurant::SendToRestaurant<OrderTable, ConfigTable, LocalBus>,
+    bus: LocalBus,
+    starter: LocalStarter,
+    realtime: LocalRealtime,
+    settings: FunctionSettings,
+}
+
+/// The logical ids this registry serves (those of template.yaml).
+pub const FUNCTIONS: [&str; 9] = [
+    "ConfigFunction",
+    "QrValidatorFunction",
+    "CountingFunction",
+    "OrderManagerFunction",
+    "ManageStateFunction",
+    "ProcessPaymentFunction",
+    "SendToRestaurantFunction",
+    "SqsPollerFunction",
+    "PublisherFunction",
+];
+
+impl LocalFunctions {
+    pub fn new(dynamo: aws_sdk_dynamodb::Client, hub: HubRef, settings: FunctionSettings) -> Self {
+        let orders = OrderTable::new(dynamo.clone(), "OrderTable");
+        let config = ConfigTable::new(dynamo.clone(), "ConfigTable");
+        let bus = LocalBus(hub.clone());
+        LocalFunctions {
+            validator: ValidatorTable::new(dynamo.clone(), "ValidatorTable"),
+            counters: CounterTable::new(dynamo, "CountingTable"),
+            order_manager: order_manager::OrderManager {
+                orders: orders.clone(),
+                config: config.clone(),
+                bus: bus.clone(),
+                callbacks: LocalCallbacks(hub.clone()),
+            },
+            manage_state: manage_state::ManageState {
+                orders: orders.clone(),
+                config: config.clone(),
+                bus: bus.clone(),
+                grace_seconds: settings.grace_seconds,
+            },
+            payments: process_payment::ProcessPayment {
+                orders: orders.clone(),
+                provider: LocalPaymentProvider::default(),
+            },
+            restaurant: send_to_restaurant::SendToRestaurant {
+                orders,
+                config: config.clone(),
+                bus: bus.clone(),
+            },
+            config,
+            bus,
+            starter: LocalStarter(hub.clone()),
+            realtime: LocalRealtime(hub),
+            settings,
+        }
+    }
+
+    /// [`invoke`](Self::invoke) behind a named future type, for callers (bus deliveries) whose
+    /// own futures would otherwise be part of a recursive type.
+    pub fn invoke_boxed<'a>(
+        &'a self,
+        function: &'a str,
+        payload: Value,
+    ) -> asl::BoxFuture<'a, Result<Value, InvokeError>> {
+        Box::pin(self.invoke(function, payload))
+    }
+
+    /// Invokes `function` (a logical id) with `payload`, as Lambda would.
+    pub async fn invoke(&self, function: &str, payload: Value) -> Result<Value, InvokeError> {
+        let now = chrono::Utc::now();
+        let now_ms = now.timestamp_millis();
+        match function {
+            "ConfigFunction" => match config::Invocation::classify(payload)? {
+                config::Invocation::Api(req) => {
+                    encode(config::handle_api(&req, &self.config).await)
+                }
+                config::Invocation::Stream(ev) => {
+                    encode(config::handle_stream(ev, &self.bus).await)
+                }
+            },
+            "QrValidatorFunction" => {
+                let req: apigw::Request = decode("API Gateway event", payload)?;
+                encode(
+                    qr_validator::handle(
+                        &req,
+                        &self.validator,
+                        &self.bus,
+                        self.settings.qr,
+                        now_ms,
+                    )
+                    .await,
+                )
+            }
+            "CountingFunction" => {
+                Ok(
+                    counting::next_order_number(&self.counters, self.settings.reset_hour_utc, now)
+                        .await?,
+                )
+            }
+            "OrderManagerFunction" => match order_manager::Invocation::classify(payload)? {
+                order_manager::Invocation::Api(req) => {
+                    encode(self.order_manager.handle(&req, now_ms).await)
+                }
+                order_manager::Invocation::Bus {
+                    detail_type,
+                    detail,
+                } => {
+                    if detail_type == WorkflowStarted::DETAIL_TYPE {
+                        self.order_manager
+                            .on_workflow_started(&detail, now_ms)
+                            .await?;
+                    }
+                    Ok(Value::Null)
+                }
+            },
+            "ManageStateFunction" => Ok(self.manage_state.handle(payload, now_ms).await?),
+            "ProcessPaymentFunction" => Ok(self.payments.handle(payload, now_ms).await?),
+            "SendToRestaurantFunction" => Ok(self.restaurant.handle(payload, now_ms).await?),
+            "SqsPollerFunction" => {
+                let event = decode("SQS event", payload)?;
+                encode(
+                    sqs_poller::handle(event, &self.starter, self.settings.pricing, now_ms).await,
+                )
+            }
+            "PublisherFunction" => {
+                let event = decode("EventBridge event", payload)?;
+                let published = publisher::handle(event, &self.realtime).await?;
+                Ok(serde_json::json!({ "published": published }))
+            }
+            other => Err(InvokeError::new(
+                "ResourceNotFoundException",
+                format!("no local function {other}"),
+            )),
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! The hub: everything the local stack runs, in one place, and the ports that route through it.
+//!
+//! Functions need the bus, the workflow engine and the realtime broker; the bus and the engine
+//! deliver to functions. The cycle is broken with a late-bound weak reference ([`HubRef`]):
+//! ports hold it, and it is set once the hub exists.
+
+use crate::functions::LocalFunctions;
+use crate::outbox::{Outbox, RealtimeLog};
+use asl::{BoxFuture, Engine, EngineError, TaskCall, TaskError, TaskHandler};
+use domain::AppError;
+use domain::events::{EVENT_SOURCE, Event};
+use domain::ports::{CallbackError, EventBus, Realtime, Started, TaskCallbacks, WorkflowStarter};
+use local::queue::LocalQueues;
+use local::rules::Rule;
+use serde_json::{Value, json};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+
+pub struct Hub {
+    pub functions: LocalFunctions,
+    pub rules: Vec<Rule>,
+    pub queues: LocalQueues,
+    pub engine: Arc<Engine>,
+    pub state_machine_arn: String,
+    pub outbox: Outbox,
+    pub realtime: RealtimeLog,
+    pub time_scale: f64,
+}
+
+/// A reference to the hub that ports hold; set once when the hub is built.
+#[derive(Clone, Default)]
+pub struct HubRef(Arc<OnceLock<Weak<Hub>>>);
+
+impl HubRef {
+    pub fn set(&self, hub: &Arc<Hub>) {
+        let _ = self.0.set(Arc::downgrade(hub));
+    }
+
+    pub fn get(&self) -> Result<Arc<Hub>, AppError> {
+        self.0
+            .get()
+            .and_then(Weak::upgrade)
+            .ok_or_else(|| AppError::internal("the local stack is not running"))
+    }
+}
+
+/// How often a bus delivery to a function is tried (EventBridge retries async invocations).
+const DELIVERY_ATTEMPTS: u32 = 3;
+
+impl Hub {
+    /// Puts an event on the bus: every rule that matches delivers it to its targets. Delivery
+    /// to a queue is awaited (the event is durable when this returns, as with EventBridge);
+    /// delivery to a function is asynchronous, retried, and dead-lettered if it keeps failing.
+    pub async fn put_event(
+        self: &Arc<Self>,
+        source: &str,
+        detail_type: &str,
+        detail: Value,
+    ) -> Result<String, AppError> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let envelope = json!({
+            "version": "0",
+            "id": id,
+            "detail-type": detail_type,
+            "source": source,
+            "account": "000000000000",
+            "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "region": "local",
+            "resources": [],
+            "detail": detail,
+        });
+        tracing::debug!(detail_type, "event on the bus");
+        for rule in self.rules.iter().filter(|r| r.matches(&envelope)) {
+            for target in &rule.targets {
+                if self.queues.spec(target).is_some() {
+                    self.queues
+                        .send(
+                            target,
+                            &envelope.to_string(),
+                            chrono::Utc::now().timestamp_millis(),
+                        )
+                        .await
+                        .map_err(|e| AppError::internal(format!("queue {target}: {e}")))?;
+                } else {
+                    let hub = self.clone();
+                    let (target, event, rule_name) =
+                        (target.clone(), envelope.clone(), rule.name.clone());
+                    tokio::spawn(async move { hub.deliver(&rule_name, &target, event).await });
+                }
+            }
+        }
+        Ok(id)
+    }
+
+    async fn deliver(&self, rule: &str, target: &str, event: Value) {
+        let mut last = String::new();
+        for attempt in 1..=DELIVERY_ATTEMPTS {
+            match self.functions.invoke_boxed(target, event.clone()).await {
+                Ok(_) => return,
+                Err(e) => {
+                    last = format!("{}: {}", e.error_type, e.message);
+                    tracing::warn!(rule, target, attempt, error = %last, "bus delivery failed");
+                    tokio::time::sleep(Duration::from_secs_f64(
+                        f64::from(attempt) * self.time_scale,
+                    ))
+                    .await;
+                }
+            }
+        }
+        tracing::error!(rule, target, error = %last, "bus delivery abandoned; dead-lettered");
+        self.outbox
+            .dead_letter(json!({ "rule": rule, "target": target, "error": last, "event": event }));
+    }
+}
+
+/// The event bus port on the local bus.
+#[derive(Clone)]
+pub struct LocalBus(pub HubRef);
+
+impl EventBus for LocalBus {
+    // Boxed: bus deliveries run functions that publish to the bus again, so the future types
+    // would otherwise contain themselves.
+    fn publish(
+        &self,
+        event: Event,
+    ) -> impl std::future::Future<Output = Result<(), AppError>> + Send {
+        let hub = self.0.clone();
+        let fut: BoxFuture<'static, Result<(), AppError>> = Box::pin(async move {
+            hub.get()?
+                .put_event(EVENT_SOURCE, &event.detail_type, event.detail)
+                .await
+                .map(|_| ())
+        });
+        fut
+    }
+}
+
+fn callback_error(e: EngineError) -> CallbackError {
+    match e {
+        EngineError::InvalidToken(m) | EngineError::TaskDoesNotExist(m) => {
+            CallbackError::TaskGone(m)
+        }
+        other => CallbackError::Other(AppError::internal(other.to_string())),
+    }
+}
+
+/// Workflow callbacks on the local engine.
+#[derive(Clone)]
+pub struct LocalCallbacks(pub HubRef);
+
+impl TaskCallbacks for LocalCallbacks {
+    async fn send_success(&self, task_token: &str, output: Value) -> Result<(), CallbackError> {
+        let hub = self.0.get().map_err(CallbackError::Other)?;
+        hub.engine
+            .send_task_success(task_token, output)
+            .map_err(callback_error)
+    }
+
+    async fn send_failure(
+        &self,
+        task_token: &str,
+        error: &str,
+        cause: &str,
+    ) -> Result<(), CallbackError> {
+        let hub = self.0.get().map_err(CallbackError::Other)?;
+        hub.engine
+            .send_task_failure(task_token, Some(error), Some(cause))
+            .map_err(callback_error)
+    }
+}
+
+/// Workflow starts on the local engine.
+#[derive(Clone)]
+pub struct LocalStarter(pub HubRef);
+
+impl WorkflowStarter for LocalStarter {
+    async fn start(&self, name: &str, input: &Value) -> Result<Started, AppError> {
+        let hub = self.0.get()?;
+        match hub
+            .engine
+            .start_execution(&hub.state_machine_arn, Some(name), input.clone())
+        {
+            Ok(arn) => Ok(Started::New(arn)),
+            Err(EngineError::ExecutionAlreadyExists(_)) => Ok(Started::AlreadyExists),
+            Err(e) => Err(AppError::internal(format!("starting the workflow: {e}"))),
+        }
+    }
+}
+
+/// Realtime publishing to the local broker.
+#[derive(Clone)]
+pub struct LocalRealtime(pub HubRef);
+
+impl Realtime for LocalRealtime {
+    async fn publish(&self, topic: &str, payload: &Value) -> Result<(), AppError> {
+        self.0.get()?.realtime.publish(topic, payload).await
+    }
+}
+
+/// The workflow's Task resources, served locally: Lambda invokes go to the local functions,
+/// EventBridge `putEvents` to the local bus, SNS `publish` to the notification outbox.
+pub struct LocalTasks(pub HubRef);
+
+impl TaskHandler for LocalTasks {
+    fn invoke(&self, call: TaskCall) -> BoxFuture<'static, Result<Value, TaskError>> {
+        let hub = self.0.clone();
+        Box::pin(async move {
+            let hub = hub
+                .get()
+                .map_err(|e| TaskError::new("States.TaskFailed", e.message()))?;
+            let resource = call.resource.trim_end_matches(".waitForTaskToken");
+            match resource {
+                "arn:aws:states:::lambda:invoke" => invoke_lambda(&hub, &call.input).await,
+                "arn:aws:states:::events:putEvents" => put_events(&hub, &call.input).await,
+                "arn:aws:states:::sns:publish" => Ok(hub.outbox.publish(call.input.clone())),
+                other => Err(TaskError::new(
+                    "States.TaskFailed",
+                    format!("the local stack does not serve the resource {other}"),
+                )),
+            }
+        })
+    }
+}
+
+async fn invoke_lambda(hub: &Hub, input: &Value) -> Result<Value, TaskError> {
+    let arn = input["FunctionName"].as_str().unwrap_or_default();
+    // arn:aws:lambda:local:000000000000:function:<LogicalId>
+    let function = arn.rsplit(':').next().unwrap_or_default();
+    let payload = input.get("Payload").cloned().unwrap_or(Value::Null);
+    match hub.functions.invoke(function, payload).await {
+        Ok(out) => Ok(json!({ "Payload": out, "StatusCode": 200, "ExecutedVersion": "$LATEST" })),
+        // Lambda's function error: the error name is the errorType, the cause its JSON report.
+        Err(e) => Err(TaskError::new(
+            e.error_type.clone(),
+            json!({ "errorType": e.error_type, "errorMessage": e.message }).to_string(),
+        )),
+    }
+}
+
+async fn put_events(hub: &Arc<Hub>, input: &Value) -> Result<Value, TaskError> {
+    let mut ids = Vec::new();
+    for entry in input["Entries"].as_array().into_iter().flatten() {
+        let detail = match &entry["Detail"] {
+            Value::String(s) => serde_json::from_str(s).unwrap_or(Value::String(s.clone())),
+            other => other.clone(),
+        };
+        let source = entry["Source"].as_str().unwrap_or_default();
+        let detail_type = entry["DetailType"].as_str().unwrap_or_default();
+        let id = hub
+            .put_event(source, detail_type, detail)
+            .await
+            .map_err(|e| TaskError::new("EventBridge.InternalException", e.message()))?;
+        ids.push(json!({ "EventId": id }));
+    }
+    Ok(json!({ "Entries": ids, "FailedEntryCount": 0 }))
+}

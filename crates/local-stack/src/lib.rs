@@ -1,0 +1,255 @@
+//! The local stack: the whole backend on one machine, with no AWS account and no Docker.
+//!
+//! What runs, all in this process, on loopback:
+//! * DynamoDB: the embedded dynoxide engine, tables from `template.yaml`, seeded config;
+//! * every function of the template (the same handler code as the Lambda binaries);
+//! * the order workflow on the `asl` engine (executions checkpointed to the data directory);
+//! * EventBridge: the template's rules, matched locally;
+//! * SQS: durable queues with visibility timeouts and the template's redrive policies, polled
+//!   into the functions they feed;
+//! * SNS: an outbox of notifications; realtime: a log and a broadcast of published messages;
+//! * the API gateway (routes, auth, validation and throttling from the template's OpenAPI body).
+//!
+//! Time-based waits can be scaled (`time_scale` 0.01 makes the workflow's 30 s grace period
+//! take 0.3 s); the default is real time.
+
+pub mod functions;
+pub mod hub;
+pub mod outbox;
+pub mod template;
+pub mod web;
+
+pub use web::{auth_key, serve};
+
+use crate::functions::LocalFunctions;
+use crate::hub::{Hub, HubRef, LocalTasks};
+use crate::outbox::{Outbox, RealtimeLog};
+use asl::{Engine, ExecutionStore, FileStore, MemoryStore, RealClock};
+use local::EmbeddedDynamo;
+use local::queue::{LocalQueues, queue_specs};
+use local::rules::rules_from_template;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error(transparent)]
+    Local(#[from] local::LocalError),
+    #[error("workflow: {0}")]
+    Workflow(String),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("template: {0}")]
+    Template(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// Where state is kept (DynamoDB file, executions, outboxes); `None` keeps it in memory.
+    pub data_dir: Option<PathBuf>,
+    /// Multiplies every workflow wait, heartbeat and retry interval (and queue visibility).
+    pub time_scale: f64,
+    /// Where the embedded DynamoDB listens (for the AWS CLI or other tools).
+    pub dynamo_addr: String,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions {
+            data_dir: None,
+            time_scale: 1.0,
+            dynamo_addr: "127.0.0.1:0".to_owned(),
+        }
+    }
+}
+
+pub struct Stack {
+    pub hub: Arc<Hub>,
+    pub dynamo: EmbeddedDynamo,
+    background: Vec<JoinHandle<()>>,
+}
+
+/// How long an idle queue poller waits before looking again.
+const POLL_IDLE: Duration = Duration::from_millis(50);
+
+impl Stack {
+    pub async fn start(options: StackOptions) -> Result<Stack, StackError> {
+        let root = local::workspace_root();
+        let template = std::fs::read_to_string(root.join("template.yaml"))?;
+        if let Some(dir) = &options.data_dir {
+            std::fs::create_dir_all(dir)?;
+        }
+        let dynamo = match &options.data_dir {
+            Some(dir) => {
+                EmbeddedDynamo::start_persistent(&dir.join("dynamo.db"), &options.dynamo_addr)
+                    .await?
+            }
+            None => EmbeddedDynamo::start_in_memory().await?,
+        };
+        dynamo
+            .provision(&local::table_specs(&template)?, str::to_owned)
+            .await?;
+        let client = dynamo.client();
+
+        let queues =
+            LocalQueues::open(client.clone(), queue_specs(&template)?, options.time_scale).await?;
+        let rules = rules_from_template(&template)?;
+
+        let hub_ref = HubRef::default();
+        let store: Arc<dyn ExecutionStore> = match &options.data_dir {
+            Some(dir) => Arc::new(
+                FileStore::new(dir.join("executions"))
+                    .map_err(|e| StackError::Workflow(e.to_string()))?,
+            ),
+            None => Arc::new(MemoryStore::new()),
+        };
+        let engine = Arc::new(
+            Engine::builder(Arc::new(LocalTasks(hub_ref.clone())))
+                .clock(Arc::new(RealClock::scaled(options.time_scale)))
+                .store(store)
+                .build(),
+        );
+        let definition =
+            std::fs::read_to_string(root.join("statemachine/order-processor.asl.json"))?;
+        let substitutions = template::local_substitutions(&template)?;
+        let definition = asl::substitute(&definition, &substitutions)
+            .map_err(|e| StackError::Workflow(e.to_string()))?;
+        let state_machine_arn = engine
+            .create_state_machine("OrderProcessor", &definition)
+            .map_err(|e| StackError::Workflow(e.to_string()))?;
+
+        let settings = template::function_settings(&template)?;
+        let hub = Arc::new(Hub {
+            functions: LocalFunctions::new(client, hub_ref.clone(), settings),
+            rules,
+            queues,
+            engine: engine.clone(),
+            state_machine_arn,
+            outbox: Outbox::new(options.data_dir.clone()),
+            realtime: RealtimeLog::new(options.data_dir.clone()),
+            time_scale: options.time_scale,
+        });
+        hub_ref.set(&hub);
+
+        let resumed = engine
+            .resume()
+            .map_err(|e| StackError::Workflow(e.to_string()))?;
+        if resumed > 0 {
+            tracing::info!(resumed, "resumed running order workflows");
+        }
+        let mut background = Vec::new();
+        for source in template::sqs_sources(&template)? {
+            background.push(tokio::spawn(poll_queue(hub.clone(), source)));
+        }
+        background.push(tokio::spawn(sweep_ttl(dynamo.database().clone())));
+        Ok(Stack {
+            hub,
+            dynamo,
+            background,
+        })
+    }
+
+    /// Stops the background work and the database server.
+    pub async fn stop(self) {
+        for task in &self.background {
+            task.abort();
+        }
+        self.dynamo.stop().await;
+    }
+}
+
+/// Feeds a queue to the function that consumes it, like Lambda's SQS event source mapping:
+/// batches, partial batch failures (failed messages return after the visibility timeout),
+/// deletes what succeeded.
+async fn poll_queue(hub: Arc<Hub>, source: template::SqsSource) {
+    loop {
+        let now = chrono::Utc::now().timestamp_millis();
+        let batch = match hub
+            .queues
+            .receive(&source.queue, source.batch_size, now)
+            .await
+        {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(queue = %source.queue, error = %e, "receive failed");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if batch.is_empty() {
+            tokio::time::sleep(POLL_IDLE).await;
+            continue;
+        }
+        let records: Vec<Value> = batch
+            .iter()
+            .map(|m| {
+                json!({
+                    "messageId": m.message_id,
+                    "receiptHandle": m.receipt_handle,
+                    "body": m.body,
+                    "attributes": {
+                        "ApproximateReceiveCount": m.receive_count.to_string(),
+                        "SentTimestamp": m.sent_at_ms.to_string(),
+                    },
+                    "messageAttributes": {},
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": format!("arn:aws:sqs:local:000000000000:{}", source.queue),
+                    "awsRegion": "local",
+                })
+            })
+            .collect();
+        let failed: Vec<String> = match hub
+            .functions
+            .invoke(&source.function, json!({ "Records": records }))
+            .await
+        {
+            Ok(response) => response["batchItemFailures"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
+                .collect(),
+            Err(e) => {
+                // The whole batch failed: every message returns after its visibility timeout.
+                tracing::error!(function = %source.function, error = %e.message, "batch failed");
+                batch.iter().map(|m| m.message_id.clone()).collect()
+            }
+        };
+        for m in &batch {
+            if !failed.contains(&m.message_id)
+                && let Err(e) = hub.queues.delete(&source.queue, &m.receipt_handle).await
+            {
+                tracing::error!(queue = %source.queue, error = %e, "delete failed; the message will be delivered again");
+            }
+        }
+    }
+}
+
+/// dynoxide expires TTL items only when asked (reference/dynoxide.md §6).
+async fn sweep_ttl(db: dynoxide::Database) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let db = db.clone();
+        match tokio::task::spawn_blocking(move || db.sweep_ttl()).await {
+            Ok(Ok(n)) if n > 0 => tracing::debug!(deleted = n, "expired items swept"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "TTL sweep failed"),
+            _ => {}
+        }
+    }
+}
+
+/// Human-readable logs (`RUST_LOG` to change the level; default: info for the stack's crates).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "info,dynoxide=warn,aws_smithy_runtime=warn,aws_config=warn,hyper=warn",
+        )
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,138 @@
+//! The HTTP side of the local stack: the API gateway (from the template's OpenAPI body) on the
+//! hub's functions and queues, plus a few `/local/...` pages to look inside: the notification
+//! outbox, the realtime messages, and an order's workflow execution.
+
+use crate::Stack;
+use crate::hub::Hub;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use local::gateway::{ApiSpec, Backend, BoxFuture, GatewayConfig, GatewayError, LocalAuth, router};
+use serde_json::{Value, json};
+use std::path::Path as FsPath;
+use std::sync::Arc;
+
+/// The issuer of local tokens (what a Cognito user pool URL is in AWS).
+pub const LOCAL_ISSUER: &str = "https://coffee-local.invalid/local-user-pool";
+
+struct HubBackend(Arc<Hub>);
+
+impl Backend for HubBackend {
+    fn invoke(&self, function: &str, event: Value) -> BoxFuture<'static, Result<Value, String>> {
+        let (hub, function) = (self.0.clone(), function.to_owned());
+        Box::pin(async move {
+            hub.functions
+                .invoke(&function, event)
+                .await
+                .map_err(|e| format!("{}: {}", e.error_type, e.message))
+        })
+    }
+
+    fn send_message(
+        &self,
+        queue: &str,
+        body: String,
+    ) -> BoxFuture<'static, Result<String, String>> {
+        let (hub, queue) = (self.0.clone(), queue.to_owned());
+        Box::pin(async move {
+            hub.queues
+                .send(&queue, &body, chrono::Utc::now().timestamp_millis())
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// The signing key of local tokens, kept in the data directory so tokens minted by
+/// `coffee-local token` work with a running stack (created on first use).
+pub fn auth_key(data_dir: &FsPath) -> std::io::Result<LocalAuth> {
+    let path = data_dir.join("signing.key");
+    let key = match std::fs::read(&path) {
+        Ok(k) if k.len() >= 32 => k,
+        _ => {
+            std::fs::create_dir_all(data_dir)?;
+            let key: Vec<u8> = (0..2)
+                .flat_map(|_| uuid::Uuid::new_v4().into_bytes())
+                .collect();
+            std::fs::write(&path, &key)?;
+            key
+        }
+    };
+    Ok(LocalAuth::new(&key, LOCAL_ISSUER))
+}
+
+/// The whole HTTP surface: the API plus `/local/...`.
+pub fn app(stack: &Stack, auth: &LocalAuth) -> Result<axum::Router, GatewayError> {
+    let template = std::fs::read_to_string(local::workspace_root().join("template.yaml"))
+        .map_err(|e| GatewayError::Template(e.to_string()))?;
+    let api = ApiSpec::from_template(&template)?;
+    let gateway = router(
+        GatewayConfig::new(api, auth.clone()),
+        Arc::new(HubBackend(stack.hub.clone())),
+    );
+    let inspect = axum::Router::new()
+        .route("/local/notifications", get(notifications))
+        .route("/local/realtime", get(realtime))
+        .route("/local/dead-letters", get(dead_letters))
+        .route("/local/orders/{id}/execution", get(execution))
+        .with_state(stack.hub.clone());
+    Ok(inspect.merge(gateway))
+}
+
+/// Serves `app` on `listener` until the process stops.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    stack: &Stack,
+    auth: &LocalAuth,
+) -> std::io::Result<()> {
+    let app = app(stack, auth).map_err(std::io::Error::other)?;
+    axum::serve(listener, app).await
+}
+
+async fn notifications(State(hub): State<Arc<Hub>>) -> Json<Value> {
+    Json(Value::Array(hub.outbox.notifications()))
+}
+
+async fn realtime(State(hub): State<Arc<Hub>>) -> Json<Value> {
+    Json(Value::Array(hub.realtime.messages()))
+}
+
+async fn dead_letters(State(hub): State<Arc<Hub>>) -> Json<Value> {
+    Json(Value::Array(hub.outbox.dead_letters()))
+}
+
+/// An order's workflow execution: status, input, output and the state-by-state history.
+async fn execution(
+    State(hub): State<Arc<Hub>>,
+    Path(id): Path<String>,
+) -> (StatusCode, Json<Value>) {
+    let arn = format!(
+        "{}:{id}",
+        hub.state_machine_arn
+            .replacen(":stateMachine:", ":execution:", 1)
+    );
+    match (
+        hub.engine.describe_execution(&arn),
+        hub.engine.get_execution_history(&arn),
+    ) {
+        (Ok(d), Ok(h)) => (
+            StatusCode::OK,
+            Json(json!({
+                "executionArn": arn,
+                "status": d.status,
+                "input": d.input,
+                "output": d.output,
+                "error": d.error,
+                "cause": d.cause,
+                "startDate": d.start_date.to_rfc3339(),
+                "stopDate": d.stop_date.map(|t| t.to_rfc3339()),
+                "history": serde_json::to_value(&h).unwrap_or(Value::Null),
+            })),
+        ),
+        _ => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "message": format!("No workflow execution for order {id}") })),
+        ),
+    }
+}

@@ -1,0 +1,271 @@
+//! EventBridge rules, read from `template.yaml`, and the event-pattern matching they need.
+//!
+//! Two ways the template declares a rule, both read: an `AWS::Events::Rule` resource (its
+//! `EventPattern` and `Targets`), and a SAM function event of type `EventBridgeRule` /
+//! `CloudWatchEvent` (its `Pattern`; the function is the target). Targets are named by logical
+//! id (`!GetAtt PublisherFunction.Arn` → `PublisherFunction`), which is how the local stack
+//! finds the function or queue to deliver to.
+
+use crate::LocalError;
+use serde_json::Value;
+
+/// One rule: a pattern and where matching events go.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub name: String,
+    pub pattern: Value,
+    /// Logical ids of the targets (functions or queues).
+    pub targets: Vec<String>,
+}
+
+impl Rule {
+    pub fn matches(&self, event: &Value) -> bool {
+        matches(&self.pattern, event)
+    }
+}
+
+/// Every rule the template declares.
+pub fn rules_from_template(template_yaml: &str) -> Result<Vec<Rule>, LocalError> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(template_yaml).map_err(|e| LocalError::Template(e.to_string()))?;
+    let resources = doc
+        .get("Resources")
+        .and_then(|r| r.as_mapping())
+        .ok_or_else(|| LocalError::Template("no Resources section".into()))?;
+    let mut rules = Vec::new();
+    for (id, res) in resources {
+        let id = id.as_str().unwrap_or_default();
+        match res.get("Type").and_then(|t| t.as_str()) {
+            Some("AWS::Events::Rule") => {
+                let props = &res["Properties"];
+                if props.get("EventPattern").is_none() {
+                    continue; // a scheduled rule
+                }
+                let targets = props["Targets"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| logical_id(&t["Arn"]))
+                    .collect();
+                rules.push(Rule {
+                    name: id.to_owned(),
+                    pattern: to_json(&props["EventPattern"])?,
+                    targets,
+                });
+            }
+            Some("AWS::Serverless::Function") => {
+                for (ev_name, ev) in res["Properties"]["Events"]
+                    .as_mapping()
+                    .into_iter()
+                    .flatten()
+                {
+                    let kind = ev["Type"].as_str().unwrap_or_default();
+                    if (kind == "EventBridgeRule" || kind == "CloudWatchEvent")
+                        && ev["Properties"].get("Pattern").is_some()
+                    {
+                        rules.push(Rule {
+                            name: format!("{id}.{}", ev_name.as_str().unwrap_or_default()),
+                            pattern: to_json(&ev["Properties"]["Pattern"])?,
+                            targets: vec![id.to_owned()],
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(rules)
+}
+
+/// The logical id an ARN reference points at: `!GetAtt X.Arn`, `{"Fn::GetAtt": [X, Arn]}`,
+/// `!Ref X`.
+pub fn logical_id(v: &serde_yaml::Value) -> Option<String> {
+    use serde_yaml::Value as Y;
+    match v {
+        Y::Tagged(t) => match t.tag.to_string().as_str() {
+            "!GetAtt" => match &t.value {
+                Y::String(s) => s.split('.').next().map(str::to_owned),
+                Y::Sequence(seq) => seq.first().and_then(|x| x.as_str()).map(str::to_owned),
+                _ => None,
+            },
+            "!Ref" => t.value.as_str().map(str::to_owned),
+            _ => None,
+        },
+        Y::Mapping(m) => {
+            if let Some(g) = m.get("Fn::GetAtt") {
+                return match g {
+                    Y::Sequence(seq) => seq.first().and_then(|x| x.as_str()).map(str::to_owned),
+                    Y::String(s) => s.split('.').next().map(str::to_owned),
+                    _ => None,
+                };
+            }
+            m.get("Ref").and_then(|r| r.as_str()).map(str::to_owned)
+        }
+        _ => None,
+    }
+}
+
+/// YAML to JSON; tags (intrinsics) inside a pattern become their plain value (e.g. a `!Ref` to
+/// the bus name parameter is not a pattern field we match on).
+fn to_json(v: &serde_yaml::Value) -> Result<Value, LocalError> {
+    use serde_yaml::Value as Y;
+    Ok(match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(*b),
+        Y::Number(n) => serde_json::to_value(n).map_err(|e| LocalError::Template(e.to_string()))?,
+        Y::String(s) => Value::String(s.clone()),
+        Y::Sequence(seq) => Value::Array(seq.iter().map(to_json).collect::<Result<_, _>>()?),
+        Y::Mapping(m) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in m {
+                out.insert(k.as_str().unwrap_or_default().to_owned(), to_json(v)?);
+            }
+            Value::Object(out)
+        }
+        Y::Tagged(t) => to_json(&t.value)?,
+    })
+}
+
+/// EventBridge pattern matching, for the operators the template uses and the common ones:
+/// exact values, `prefix`, `suffix`, `exists`, `anything-but` (value or list), `equals-ignore-case`,
+/// and nested objects.
+pub fn matches(pattern: &Value, event: &Value) -> bool {
+    let Some(fields) = pattern.as_object() else {
+        return false;
+    };
+    fields.iter().all(|(key, want)| {
+        let have = event.get(key);
+        match want {
+            Value::Object(_) => have.is_some_and(|h| h.is_object() && matches(want, h)),
+            Value::Array(options) => options.iter().any(|o| value_matches(o, have)),
+            _ => false,
+        }
+    })
+}
+
+fn value_matches(option: &Value, have: Option<&Value>) -> bool {
+    // A field holding an array matches if any of its elements does.
+    if let Some(Value::Array(items)) = have {
+        return items.iter().any(|i| value_matches(option, Some(i)));
+    }
+    match option {
+        Value::Object(op) => {
+            let s = have.and_then(Value::as_str);
+            if let Some(p) = op.get("prefix").and_then(Value::as_str) {
+                return s.is_some_and(|s| s.starts_with(p));
+            }
+            if let Some(p) = op.get("suffix").and_then(Value::as_str) {
+                return s.is_some_and(|s| s.ends_with(p));
+            }
+            if let Some(p) = op.get("equals-ignore-case").and_then(Value::as_str) {
+                return s.is_some_and(|s| s.eq_ignore_ascii_case(p));
+            }
+            if let Some(e) = op.get("exists").and_then(Value::as_bool) {
+                return have.is_some() == e;
+            }
+            if let Some(not) = op.get("anything-but") {
+                let Some(h) = have else { return false };
+                return match not {
+                    Value::Array(list) => !list.contains(h),
+                    other => other != h,
+                };
+            }
+            false
+        }
+        exact => have == Some(exact),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(dt: &str) -> Value {
+        json!({"source": "awsserverlessda.serverlesspresso", "detail-type": dt, "detail": {"userId": "u1", "n": 3}})
+    }
+
+    #[test]
+    fn patterns_match_like_eventbridge() {
+        let p = json!({"source": ["awsserverlessda.serverlesspresso"], "detail-type": [{"prefix": "OrderManager."}, {"prefix": "Validator."}]});
+        assert!(matches(&p, &event("OrderManager.MakeOrder")));
+        assert!(matches(&p, &event("Validator.NewOrder")));
+        assert!(!matches(&p, &event("OrderProcessor.orderFinished")));
+        assert!(!matches(
+            &p,
+            &json!({"source": "other", "detail-type": "Validator.NewOrder"})
+        ));
+        let exact = json!({"detail-type": ["Validator.NewOrder"]});
+        assert!(matches(&exact, &event("Validator.NewOrder")));
+        assert!(!matches(&exact, &event("Validator.NewOrders")));
+        assert!(matches(&json!({"detail": {"n": [3]}}), &event("x")));
+        assert!(!matches(&json!({"detail": {"n": [4]}}), &event("x")));
+        assert!(matches(
+            &json!({"detail": {"userId": [{"exists": true}]}}),
+            &event("x")
+        ));
+        assert!(matches(
+            &json!({"detail": {"missing": [{"exists": false}]}}),
+            &event("x")
+        ));
+        assert!(matches(
+            &json!({"detail-type": [{"anything-but": ["a", "b"]}]}),
+            &event("c")
+        ));
+        assert!(!matches(
+            &json!({"detail-type": [{"anything-but": "c"}]}),
+            &event("c")
+        ));
+        assert!(matches(
+            &json!({"detail-type": [{"suffix": ".NewOrder"}]}),
+            &event("Validator.NewOrder")
+        ));
+        assert!(!matches(&json!("not an object"), &event("x")));
+    }
+
+    #[test]
+    fn rules_are_read_from_both_template_styles() {
+        let yaml = r#"
+Resources:
+  NewOrderRule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventBusName: !Ref EventBus
+      EventPattern:
+        source: [awsserverlessda.serverlesspresso]
+        detail-type: [Validator.NewOrder]
+      Targets:
+        - Id: queue
+          Arn: !GetAtt OrderQueue.Arn
+  Scheduled:
+    Type: AWS::Events::Rule
+    Properties:
+      ScheduleExpression: rate(1 minute)
+      Targets: [{Id: x, Arn: {"Fn::GetAtt": [Robot, Arn]}}]
+  OrderManagerFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Started:
+          Type: EventBridgeRule
+          Properties:
+            EventBusName: !Ref EventBus
+            Pattern:
+              detail-type: [OrderProcessor.WorkflowStarted]
+        Api:
+          Type: Api
+          Properties: {Path: /x, Method: get}
+"#;
+        let rules = rules_from_template(yaml).unwrap();
+        assert_eq!(rules.len(), 2);
+        let q = rules.iter().find(|r| r.name == "NewOrderRule").unwrap();
+        assert_eq!(q.targets, ["OrderQueue"]);
+        assert!(q.matches(&event("Validator.NewOrder")));
+        let f = rules
+            .iter()
+            .find(|r| r.name == "OrderManagerFunction.Started")
+            .unwrap();
+        assert_eq!(f.targets, ["OrderManagerFunction"]);
+        assert!(f.matches(&event("OrderProcessor.WorkflowStarted")));
+    }
+}

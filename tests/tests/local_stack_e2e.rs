@@ -1,0 +1,452 @@
+//! Whole order lifecycles on the local stack, over HTTP, as a frontend or curl drives them:
+//! the embedded DynamoDB, the workflow engine, the bus and its rules, the queue, all nine
+//! functions, and the gateway built from template.yaml. Time runs 100x faster.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::Request;
+use local_stack::{Stack, StackOptions, auth_key};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tower::ServiceExt;
+
+struct Local {
+    stack: Stack,
+    app: Router,
+    customer: String,
+    other: String,
+    barista: String,
+}
+
+async fn start(data_dir: Option<std::path::PathBuf>) -> Local {
+    let keys = tempfile::tempdir().unwrap();
+    let stack = Stack::start(StackOptions {
+        data_dir,
+        time_scale: 0.01,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let auth = auth_key(keys.path()).unwrap();
+    let app = local_stack::web::app(&stack, &auth).unwrap();
+    let day = Duration::from_secs(86_400);
+    Local {
+        customer: auth.mint("alice", &[], day).unwrap(),
+        other: auth.mint("mallory", &[], day).unwrap(),
+        barista: auth.mint("bob", &["admin"], day).unwrap(),
+        stack,
+        app,
+    }
+}
+
+impl Local {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = req
+            .body(body.map_or(Body::empty(), |b| Body::from(b.to_string())))
+            .unwrap();
+        let res = self.app.clone().oneshot(req).await.unwrap();
+        let status = res.status().as_u16();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Polls `check` until it gives a value (10 s at most: the workflow runs asynchronously).
+    async fn eventually<T>(&self, what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+        for _ in 0..400 {
+            if let Some(v) = check().await {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("timed out waiting for {what}")
+    }
+
+    async fn execution(&self, order_id: &str) -> Value {
+        self.call(
+            "GET",
+            &format!("/local/orders/{order_id}/execution"),
+            None,
+            None,
+        )
+        .await
+        .1
+    }
+
+    async fn finished(&self, order_id: &str) -> Value {
+        self.eventually("the workflow to finish", async || {
+            let e = self.execution(order_id).await;
+            (e["status"].is_string() && e["status"] != "RUNNING").then_some(e)
+        })
+        .await
+    }
+
+    async fn order(&self, order_id: &str) -> Value {
+        self.call(
+            "GET",
+            &format!("/orders/{order_id}"),
+            Some(&self.barista),
+            None,
+        )
+        .await
+        .1["result"]
+            .clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_qr_order_from_scan_to_pickup() {
+    let l = start(None).await;
+    let (s, code) = l.call("GET", "/qr-code", Some(&l.barista), None).await;
+    assert_eq!(s, 200, "{code}");
+    let token = code["bucket"]["last_code"].as_str().unwrap().to_owned();
+
+    let (s, scan) = l
+        .call(
+            "POST",
+            &format!("/qr-code?token={token}"),
+            Some(&l.customer),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{scan}");
+    let id = scan["orderId"].as_str().unwrap().to_owned();
+
+    // The workflow saves the order and waits for the drink; choose as soon as it is ready.
+    let drink = json!({"drink": "Latte", "modifiers": ["Oat"], "userId": "ignored"});
+    l.eventually("the workflow to wait for the drink", async || {
+        let (s, _) = l
+            .call(
+                "PUT",
+                &format!("/orders/{id}"),
+                Some(&l.customer),
+                Some(drink.clone()),
+            )
+            .await;
+        (s == 200).then_some(())
+    })
+    .await;
+    let (s, _) = l
+        .call(
+            "PUT",
+            &format!("/orders/{id}"),
+            Some(&l.other),
+            Some(drink.clone()),
+        )
+        .await;
+    assert_eq!(s, 403, "another customer cannot touch it");
+
+    // After the grace period the barista queue shows it with its number.
+    let number = l
+        .eventually("the order in the barista queue", async || {
+            let (_, q) = l
+                .call("GET", "/orders?state=CREATED", Some(&l.barista), None)
+                .await;
+            q["result"]
+                .as_array()?
+                .iter()
+                .find(|o| o["SK"] == id.as_str())?["orderNumber"]
+                .as_u64()
+        })
+        .await;
+    assert_eq!(number, 1, "the day's first order");
+    assert_eq!(
+        l.call(
+            "PUT",
+            &format!("/orders/claim/{id}?action=make"),
+            Some(&l.barista),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        l.call(
+            "PUT",
+            &format!("/orders/complete/{id}"),
+            Some(&l.barista),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+
+    let exec = l.finished(&id).await;
+    assert_eq!(
+        exec["status"], "SUCCEEDED",
+        "{} {}",
+        exec["error"], exec["cause"]
+    );
+    let order = l.order(&id).await;
+    assert_eq!(
+        (order["orderState"].as_str(), order["orderNumber"].as_u64()),
+        (Some("COMPLETED"), Some(1))
+    );
+    let (_, mine) = l.call("GET", "/myOrders", Some(&l.customer), None).await;
+    assert_eq!(mine["result"][0]["SK"], id.as_str());
+
+    let notes = l.call("GET", "/local/notifications", None, None).await.1;
+    let note = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["Message"].as_str().unwrap_or_default().contains(&id))
+        .cloned();
+    assert!(
+        note.unwrap()["Message"]
+            .as_str()
+            .unwrap()
+            .contains("SUCCESS")
+    );
+
+    // Realtime: the customer's topic saw the order's story, never a task token.
+    let rt = l
+        .eventually("the final realtime message", async || {
+            let rt = l.call("GET", "/local/realtime", None, None).await.1;
+            let seen = rt.as_array()?.iter().any(|m| {
+                m["topic"] == "serverlesspresso-user-alice"
+                    && m["payload"]["type"] == "OrderProcessor.orderFinished"
+            });
+            seen.then_some(rt)
+        })
+        .await;
+    let user: Vec<&Value> = rt
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["topic"] == "serverlesspresso-user-alice")
+        .collect();
+    let types: Vec<&str> = user
+        .iter()
+        .filter_map(|m| m["payload"]["type"].as_str())
+        .collect();
+    for t in [
+        "OrderProcessor.WorkflowStarted",
+        "OrderProcessor.WaitingCompletion",
+        "OrderManager.WaitingCompletion",
+        "OrderManager.MakeOrder",
+        "OrderManager.OrderCompleted",
+        "OrderProcessor.orderFinished",
+    ] {
+        assert!(types.contains(&t), "{t} missing from {types:?}");
+    }
+    assert!(
+        user.iter()
+            .all(|m| !m["payload"].to_string().contains("TaskToken")),
+        "a task token reached the customer"
+    );
+    assert!(
+        rt.as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["topic"] == "serverlesspresso-admin"
+                && m["payload"]["type"] == "Validator.NewOrder")
+    );
+    l.stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn direct_orders_succeed_or_fail_with_a_notification() {
+    let l = start(None).await;
+    let post = async |body: Value| {
+        let (s, r) = l
+            .call("POST", "/orders", Some(&l.customer), Some(body))
+            .await;
+        assert_eq!(s, 200, "{r}");
+        assert!(
+            r["SendMessageResponse"]["SendMessageResult"]["MD5OfMessageBody"].is_string(),
+            "{r}"
+        );
+        r["SendMessageResponse"]["SendMessageResult"]["MessageId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let ok = post(json!({"name": "Flat White", "restaurantId": "r1", "quantity": 2})).await;
+    let declined = post(
+        json!({"name": "Latte", "restaurantId": "r1", "quantity": 1, "card": "4000000000000002"}),
+    )
+    .await;
+    let pizza = post(
+        json!({"name": "Step Functions Pizza", "restaurantId": "Restaurant 99", "quantity": 3}),
+    )
+    .await;
+
+    for (id, state, reason) in [
+        (&ok, "COMPLETED", None),
+        (&declined, "FAILED", Some("Payment declined: card declined")),
+        (
+            &pizza,
+            "FAILED",
+            Some("Rejected by the restaurant: 'Step Functions Pizza' is not on the menu"),
+        ),
+    ] {
+        let exec = l.finished(id).await;
+        assert_eq!(
+            exec["status"], "SUCCEEDED",
+            "{id}: {} {}",
+            exec["error"], exec["cause"]
+        );
+        let row = l.call("GET", "/myOrders", Some(&l.customer), None).await.1["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["SK"] == id.as_str())
+            .cloned()
+            .unwrap();
+        assert_eq!(row["ORDERSTATE"], state, "{row}");
+        assert_eq!(
+            row["orderStatus"],
+            if state == "COMPLETED" {
+                "SUCCESS"
+            } else {
+                "FAILURE"
+            }
+        );
+        if let Some(r) = reason {
+            assert_eq!(row["reason"], r);
+        }
+    }
+    // The rejected order had been paid: it was refunded.
+    let pizza_row = l.call("GET", "/myOrders", Some(&l.customer), None).await.1["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["SK"] == pizza.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(pizza_row["payment"]["refunded"], true);
+    assert_eq!(pizza_row["payment"]["amount"], 1350);
+
+    let notes = l.call("GET", "/local/notifications", None, None).await.1;
+    let text: Vec<String> = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["Message"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with(&format!("Order {ok}: SUCCESS"))),
+        "{text:?}"
+    );
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with(&format!("Order {declined}: FAILURE"))),
+        "{text:?}"
+    );
+
+    // The gateway validates before anything is queued.
+    let (s, r) = l
+        .call(
+            "POST",
+            "/orders",
+            Some(&l.customer),
+            Some(json!({"name": "Latte", "restaurantId": "r1", "quantity": "2"})),
+        )
+        .await;
+    assert_eq!(s, 400, "{r}");
+    assert_eq!(
+        l.call(
+            "POST",
+            "/orders",
+            None,
+            Some(json!({"name": "Latte", "restaurantId": "r1", "quantity": 1}))
+        )
+        .await
+        .0,
+        401
+    );
+    l.stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_closed_shop_turns_orders_away() {
+    let l = start(None).await;
+    assert_eq!(
+        l.call("PUT", "/store?state=closed", Some(&l.barista), None)
+            .await
+            .0,
+        200
+    );
+    let (_, r) = l
+        .call(
+            "POST",
+            "/orders",
+            Some(&l.customer),
+            Some(json!({"name": "Latte", "restaurantId": "r1", "quantity": 1})),
+        )
+        .await;
+    let id = r["SendMessageResponse"]["SendMessageResult"]["MessageId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(l.finished(&id).await["status"], "SUCCEEDED");
+    let order = l.order(&id).await;
+    assert_eq!(order["orderState"], "FAILED");
+    let rt = l
+        .eventually("ShopUnavailable on the user's topic", async || {
+            let rt = l.call("GET", "/local/realtime", None, None).await.1;
+            rt.as_array()?
+                .iter()
+                .any(|m| {
+                    m["topic"] == "serverlesspresso-user-alice"
+                        && m["payload"]["type"] == "OrderProcessor.ShopUnavailable"
+                })
+                .then_some(())
+        })
+        .await;
+    let _: () = rt;
+    l.stack.stop().await;
+}
+
+/// An order accepted before a restart is finished after it: the queue, the database and the
+/// workflow's checkpoints live in the data directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn accepted_orders_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = start(Some(dir.path().to_owned())).await;
+    let (s, r) = l
+        .call(
+            "POST",
+            "/orders",
+            Some(&l.customer),
+            Some(json!({"name": "Americano", "restaurantId": "r1", "quantity": 1})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let id = r["SendMessageResponse"]["SendMessageResult"]["MessageId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    l.stack.stop().await;
+
+    let l = start(Some(dir.path().to_owned())).await;
+    let exec = l.finished(&id).await;
+    assert_eq!(
+        exec["status"], "SUCCEEDED",
+        "{} {}",
+        exec["error"], exec["cause"]
+    );
+    assert_eq!(l.order(&id).await["orderState"], "COMPLETED");
+    l.stack.stop().await;
+}
