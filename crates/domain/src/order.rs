@@ -202,13 +202,17 @@ impl Order {
     }
 
     /// `GET /orders/{id}`: the original's `{orderId, drinkOrder, orderState}`, plus the `TS`
-    /// the original meant to return and the order number.
+    /// the original meant to return, the order number, the ORDER_APP view (`orderStatus`,
+    /// `item`) and why a finished order ended as it did.
     pub fn receipt(&self) -> serde_json::Value {
         serde_json::json!({
             "orderId": self.order_id,
             "drinkOrder": self.drink_order,
             "orderState": self.state,
+            "orderStatus": self.status,
             "orderNumber": self.order_number,
+            "item": self.item,
+            "reason": self.reason,
             "TS": self.ts,
         })
     }
@@ -277,6 +281,8 @@ pub enum OrderCommand {
         task_token: String,
         order_number: u64,
     },
+    /// The workflow numbered the order (a direct order accepted by the restaurant).
+    RecordNumber { order_number: u64 },
     /// The workflow took the payment.
     RecordPayment { payment: Payment },
     /// The workflow refunded the payment.
@@ -339,6 +345,7 @@ impl OrderCommand {
                 }
                 Ok(())
             }
+            OrderCommand::RecordNumber { .. } => order.check_open(),
             OrderCommand::RecordPayment { .. } => {
                 order.check_open()?;
                 if order.payment.is_some() {
@@ -384,6 +391,7 @@ impl OrderCommand {
                 order.task_token = Some(task_token.clone());
                 order.order_number = Some(*order_number);
             }
+            OrderCommand::RecordNumber { order_number } => order.order_number = Some(*order_number),
             OrderCommand::RecordPayment { payment } => order.payment = Some(payment.clone()),
             OrderCommand::RecordRefund => {
                 if let Some(p) = &mut order.payment {

@@ -55,11 +55,21 @@ pub fn auth_key(data_dir: &FsPath) -> std::io::Result<LocalAuth> {
             let key: Vec<u8> = (0..2)
                 .flat_map(|_| uuid::Uuid::new_v4().into_bytes())
                 .collect();
-            std::fs::write(&path, &key)?;
+            write_private(&path, &key)?;
             key
         }
     };
     Ok(LocalAuth::new(&key, LOCAL_ISSUER))
+}
+
+/// Writes a secret readable by its owner only.
+fn write_private(path: &FsPath, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
 }
 
 /// The whole HTTP surface: the API plus `/local/...`.
@@ -87,7 +97,12 @@ pub async fn serve(
     auth: &LocalAuth,
 ) -> std::io::Result<()> {
     let app = app(stack, auth).map_err(std::io::Error::other)?;
-    axum::serve(listener, app).await
+    // With the peer address, so events carry the caller's IP as `identity.sourceIp`.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .await
 }
 
 async fn notifications(State(hub): State<Arc<Hub>>) -> Json<Value> {

@@ -79,6 +79,11 @@ where
             .map_err(|why| TaskFailure::new(RESTAURANT_REJECTED, why))?;
 
         let Some(token) = req.task_token else {
+            // A direct order: accepted is done; it keeps its number for the receipt.
+            if let Some(order_number) = req.order_number {
+                let cmd = OrderCommand::RecordNumber { order_number };
+                apply_command(&self.orders, &req.order_id, &cmd, now_ms).await?;
+            }
             return Ok(json!({ "accepted": true }));
         };
         let number = req.order_number.ok_or_else(|| {
