@@ -8,7 +8,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use local::gateway::{ApiSpec, Backend, BoxFuture, GatewayConfig, GatewayError, LocalAuth, router};
+use local::gateway::{
+    ApiSpec, Backend, BoxFuture, GatewayConfig, GatewayError, LocalAuth, Throttle, router,
+};
 use serde_json::{Value, json};
 use std::path::Path as FsPath;
 use std::sync::Arc;
@@ -72,15 +74,24 @@ fn write_private(path: &FsPath, bytes: &[u8]) -> std::io::Result<()> {
     options.open(path)?.write_all(bytes)
 }
 
-/// The whole HTTP surface: the API plus `/local/...`.
+/// The whole HTTP surface: the API plus `/local/...`, throttled as the template deploys it.
 pub fn app(stack: &Stack, auth: &LocalAuth) -> Result<axum::Router, GatewayError> {
+    app_with_throttle(stack, auth, None)
+}
+
+/// [`app`] with another throttle than the template's (the benchmark lifts it).
+pub fn app_with_throttle(
+    stack: &Stack,
+    auth: &LocalAuth,
+    throttle: Option<Throttle>,
+) -> Result<axum::Router, GatewayError> {
     let template = std::fs::read_to_string(local::workspace_root().join("template.yaml"))
         .map_err(|e| GatewayError::Template(e.to_string()))?;
-    let api = ApiSpec::from_template(&template)?;
-    let gateway = router(
-        GatewayConfig::new(api, auth.clone()),
-        Arc::new(HubBackend(stack.hub.clone())),
-    );
+    let mut config = GatewayConfig::new(ApiSpec::from_template(&template)?, auth.clone());
+    if let Some(t) = throttle {
+        config.throttle = t;
+    }
+    let gateway = router(config, Arc::new(HubBackend(stack.hub.clone())));
     let inspect = axum::Router::new()
         .route("/local/notifications", get(notifications))
         .route("/local/realtime", get(realtime))
