@@ -181,8 +181,9 @@ impl From<&Order> for OrderSummary {
     }
 }
 
+/// The detail shared by `OrderManager.OrderCompleted` and `OrderManager.OrderCancelled`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OrderCompleted {
+pub struct OrderEnded {
     #[serde(rename = "actionUserId")]
     pub action_user_id: String,
     #[serde(rename = "orderId")]
@@ -193,20 +194,15 @@ pub struct OrderCompleted {
     #[serde(rename = "userId")]
     pub user_id: String,
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct OrderCompleted(pub OrderEnded);
 detail_type!(OrderCompleted, "OrderManager.OrderCompleted");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OrderCancelled {
-    #[serde(rename = "actionUserId")]
-    pub action_user_id: String,
-    #[serde(rename = "orderId")]
-    pub order_id: String,
-    #[serde(rename = "Message")]
-    pub message: String,
-    pub order: OrderSummary,
-    #[serde(rename = "userId")]
-    pub user_id: String,
-}
+#[serde(transparent)]
+pub struct OrderCancelled(pub OrderEnded);
 detail_type!(OrderCancelled, "OrderManager.OrderCancelled");
 
 /// The config table changed; `NewImage` is the new row in DynamoDB AttributeValue JSON
@@ -385,13 +381,13 @@ mod tests {
         );
         assert_eq!(e.detail["baristaUserId"], Value::Null);
 
-        let e = OrderCompleted {
+        let e = OrderCompleted(OrderEnded {
             action_user_id: "b".into(),
             order_id: "o".into(),
             message: "m".into(),
             order: (&order).into(),
             user_id: "u".into(),
-        }
+        })
         .to_event();
         assert_eq!(
             keys(&e),

@@ -22,6 +22,17 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
 
+/// The template's `Resources`, each with its logical id (CloudFormation tags such as `!Ref`
+/// are kept as tagged YAML values, which the readers resolve or ignore).
+pub fn template_resources(template_yaml: &str) -> Result<serde_yaml::Mapping, LocalError> {
+    let doc: serde_yaml::Value =
+        serde_yaml::from_str(template_yaml).map_err(|e| LocalError::Template(e.to_string()))?;
+    doc.get("Resources")
+        .and_then(|r| r.as_mapping())
+        .cloned()
+        .ok_or_else(|| LocalError::Template("no Resources section".into()))
+}
+
 /// The config-table rows a fresh stack starts with: the shop open, and the menu.
 pub const SEED_CONFIG: &str = include_str!("../seed/config.json");
 

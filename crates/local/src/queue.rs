@@ -29,10 +29,8 @@ pub struct QueueSpec {
 
 /// Every `AWS::SQS::Queue` in the template.
 pub fn queue_specs(template_yaml: &str) -> Result<Vec<QueueSpec>, LocalError> {
-    let doc: serde_yaml::Value =
-        serde_yaml::from_str(template_yaml).map_err(|e| LocalError::Template(e.to_string()))?;
     let mut specs = Vec::new();
-    for (id, res) in doc["Resources"].as_mapping().into_iter().flatten() {
+    for (id, res) in &crate::template_resources(template_yaml)? {
         if res["Type"].as_str() != Some("AWS::SQS::Queue") {
             continue;
         }

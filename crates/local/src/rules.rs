@@ -26,14 +26,9 @@ impl Rule {
 
 /// Every rule the template declares.
 pub fn rules_from_template(template_yaml: &str) -> Result<Vec<Rule>, LocalError> {
-    let doc: serde_yaml::Value =
-        serde_yaml::from_str(template_yaml).map_err(|e| LocalError::Template(e.to_string()))?;
-    let resources = doc
-        .get("Resources")
-        .and_then(|r| r.as_mapping())
-        .ok_or_else(|| LocalError::Template("no Resources section".into()))?;
+    let resources = crate::template_resources(template_yaml)?;
     let mut rules = Vec::new();
-    for (id, res) in resources {
+    for (id, res) in &resources {
         let id = id.as_str().unwrap_or_default();
         match res.get("Type").and_then(|t| t.as_str()) {
             Some("AWS::Events::Rule") => {

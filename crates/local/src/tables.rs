@@ -75,14 +75,9 @@ pub struct TtlSpec {
 /// Every `AWS::DynamoDB::Table` in the template (CloudFormation tags such as `!Ref` elsewhere
 /// in the document are tolerated and ignored).
 pub fn table_specs(template_yaml: &str) -> Result<Vec<TableSpec>, LocalError> {
-    let doc: serde_yaml::Value =
-        serde_yaml::from_str(template_yaml).map_err(|e| LocalError::Template(e.to_string()))?;
-    let resources = doc
-        .get("Resources")
-        .and_then(|r| r.as_mapping())
-        .ok_or_else(|| LocalError::Template("no Resources section".into()))?;
+    let resources = crate::template_resources(template_yaml)?;
     let mut specs = Vec::new();
-    for (id, res) in resources {
+    for (id, res) in &resources {
         if res.get("Type").and_then(|t| t.as_str()) != Some("AWS::DynamoDB::Table") {
             continue;
         }

@@ -20,7 +20,7 @@
 //! then reconciles, because the workflow re-reads the order before acting on a timeout.
 
 use apigw::{Request, Response};
-use domain::events::{Detail, Event, MakeOrder, OrderCancelled, OrderCompleted};
+use domain::events::{Detail, Event, MakeOrder, OrderCancelled, OrderCompleted, OrderEnded};
 use domain::menu::{DrinkChoice, validate_choice};
 use domain::order::{Order, OrderCommand, OrderState};
 use domain::ports::{
@@ -63,8 +63,8 @@ where
                 let choice: DrinkChoice = apigw::json_body(req)?;
                 self.choose_drink(id()?, caller, &choice, now_ms).await
             }
-            ("PUT", "/orders/complete/{id}") => self.complete(id()?, caller, now_ms).await,
-            ("PUT", "/orders/cancel/{id}") => self.cancel(id()?, caller, now_ms).await,
+            ("PUT", "/orders/complete/{id}") => self.end(id()?, caller, false, now_ms).await,
+            ("PUT", "/orders/cancel/{id}") => self.end(id()?, caller, true, now_ms).await,
             ("PUT", "/orders/claim/{id}") => {
                 let barista = match apigw::query(req, "action") {
                     Some("make") => Some(caller.sub.clone()),
@@ -150,53 +150,39 @@ where
         ))
     }
 
-    async fn complete(
+    /// Completing and cancelling: the same steps, a different command and event.
+    async fn end(
         &self,
         id: &str,
         caller: Caller,
+        cancel: bool,
         now_ms: i64,
     ) -> Result<(u16, Value), AppError> {
         let actor = caller.sub.clone();
-        let order =
-            apply_command(&self.orders, id, &OrderCommand::Complete { caller }, now_ms).await?;
-        self.resume_quietly(&order, json!({ "cancelled": false }))
+        let cmd = if cancel {
+            OrderCommand::Cancel { caller }
+        } else {
+            OrderCommand::Complete { caller }
+        };
+        let order = apply_command(&self.orders, id, &cmd, now_ms).await?;
+        self.resume_quietly(&order, json!({ "cancelled": cancel }))
             .await;
-        self.emit(
-            OrderCompleted {
-                action_user_id: actor,
-                order_id: order.order_id.clone(),
-                message: "The barista completed the order; it is ready for pickup.".to_owned(),
-                order: (&order).into(),
-                user_id: order.user_id.clone(),
-            }
-            .to_event(),
-        )
-        .await;
-        Ok((200, json!({})))
-    }
-
-    async fn cancel(
-        &self,
-        id: &str,
-        caller: Caller,
-        now_ms: i64,
-    ) -> Result<(u16, Value), AppError> {
-        let actor = caller.sub.clone();
-        let order =
-            apply_command(&self.orders, id, &OrderCommand::Cancel { caller }, now_ms).await?;
-        self.resume_quietly(&order, json!({ "cancelled": true }))
-            .await;
-        self.emit(
-            OrderCancelled {
-                action_user_id: actor,
-                order_id: order.order_id.clone(),
-                message: "The order was cancelled.".to_owned(),
-                order: (&order).into(),
-                user_id: order.user_id.clone(),
-            }
-            .to_event(),
-        )
-        .await;
+        let ended = |message: &str| OrderEnded {
+            action_user_id: actor,
+            order_id: order.order_id.clone(),
+            message: message.to_owned(),
+            order: (&order).into(),
+            user_id: order.user_id.clone(),
+        };
+        let event = if cancel {
+            OrderCancelled(ended("The order was cancelled.")).to_event()
+        } else {
+            OrderCompleted(ended(
+                "The barista completed the order; it is ready for pickup.",
+            ))
+            .to_event()
+        };
+        self.emit(event).await;
         Ok((200, json!({})))
     }
 
