@@ -15,6 +15,7 @@
 
 pub mod functions;
 pub mod hub;
+pub mod mqtt;
 pub mod outbox;
 pub mod template;
 pub mod web;
@@ -245,7 +246,7 @@ async fn sweep_ttl(db: dynoxide::Database) {
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(
-            "info,dynoxide=warn,aws_smithy_runtime=warn,aws_config=warn,hyper=warn",
+            "info,dynoxide=warn,aws_smithy_runtime=warn,aws_config=warn,hyper=warn,rumqttd=warn,rumqttd::router::routing=off",
         )
     });
     let _ = tracing_subscriber::fmt()

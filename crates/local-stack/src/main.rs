@@ -2,16 +2,20 @@
 //!
 //! ```text
 //! coffee-local up [--port 3000] [--data-dir .local-data] [--in-memory] [--time-scale 1]
+//!                  [--mqtt-port 1883] [--mqtt-ws-port 9001]
 //! coffee-local token <user> [--admin] [--data-dir .local-data]
 //! ```
 
+use local_stack::mqtt::MqttBroker;
 use local_stack::{Stack, StackOptions, auth_key, serve};
 use std::path::PathBuf;
 use std::time::Duration;
 
 const USAGE: &str = "usage:
   coffee-local up [--port 3000] [--data-dir .local-data] [--in-memory] [--time-scale 1] [--dynamo-port 0]
-      Starts every service on 127.0.0.1: the API on --port, DynamoDB on --dynamo-port (0: any free port).
+                  [--mqtt-port 1883] [--mqtt-ws-port 9001]
+      Starts every service on 127.0.0.1: the API on --port, DynamoDB on --dynamo-port (0: any free port),
+      the realtime MQTT broker on --mqtt-port (TCP) and --mqtt-ws-port (WebSocket, path /mqtt).
       --time-scale 0.01 makes the workflow's waits and timeouts 100 times shorter.
       --in-memory keeps nothing (the default keeps state in --data-dir across restarts).
   coffee-local token <user> [--admin] [--data-dir .local-data]
@@ -75,6 +79,8 @@ async fn run() -> Result<(), String> {
         "up" => {
             let port: u16 = args.parsed("--port", 3000)?;
             let dynamo_port: u16 = args.parsed("--dynamo-port", 0)?;
+            let mqtt_port: u16 = args.parsed("--mqtt-port", 1883)?;
+            let mqtt_ws_port: u16 = args.parsed("--mqtt-ws-port", 9001)?;
             let time_scale: f64 = args.parsed("--time-scale", 1.0)?;
             let in_memory = args.flag("--in-memory");
             if !args.words.is_empty() {
@@ -95,11 +101,22 @@ async fn run() -> Result<(), String> {
                 .await
                 .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            // After the stack, so that the realtime log it forwards exists.
+            let mqtt = MqttBroker::start(
+                ([127, 0, 0, 1], mqtt_port).into(),
+                ([127, 0, 0, 1], mqtt_ws_port).into(),
+                &stack.hub.realtime,
+            )?;
             println!("coffee-local is up");
             println!("  API       http://{addr}   (also under /Prod, as in AWS)");
             println!(
                 "  DynamoDB  {}   (any AWS SDK or CLI, dummy credentials)",
                 stack.dynamo.endpoint()
+            );
+            println!(
+                "  MQTT      mqtt://{}   {}   (realtime topics, no authentication)",
+                mqtt.tcp_addr,
+                mqtt.ws_url()
             );
             println!(
                 "  local     http://{addr}/local/notifications, /local/realtime, /local/orders/<id>/execution"

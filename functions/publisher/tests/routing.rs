@@ -6,8 +6,8 @@ use adapters::iot::RecordingRealtime;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use domain::events::{
     ConfigChanged, Detail, EVENT_SOURCE, Event, MakeOrder, ManagerWaitingCompletion,
-    OrderCancelled, OrderCompleted, OrderFinished, OrderTimeOut, ProcessorWaitingCompletion,
-    ShopUnavailable, ValidatorNewOrder, WorkflowStarted,
+    OrderCancelled, OrderCompleted, OrderEnded, OrderFinished, OrderTimeOut,
+    ProcessorWaitingCompletion, ShopUnavailable, ValidatorNewOrder, WorkflowStarted,
 };
 use domain::order::{DrinkOrder, Order, OrderState};
 use domain::qr::QrPolicy;
@@ -144,24 +144,24 @@ fn reference_events() -> Vec<(Event, Vec<&'static str>)> {
             both.clone(),
         ),
         (
-            OrderCompleted {
+            OrderCompleted(OrderEnded {
                 action_user_id: "barista-1".into(),
                 order_id: "o1".into(),
                 message: "m".into(),
                 order: (&order).into(),
                 user_id: USER.into(),
-            }
+            })
             .to_event(),
             both.clone(),
         ),
         (
-            OrderCancelled {
+            OrderCancelled(OrderEnded {
                 action_user_id: USER.into(),
                 order_id: "o1".into(),
                 message: "m".into(),
                 order: (&order).into(),
                 user_id: USER.into(),
-            }
+            })
             .to_event(),
             both.clone(),
         ),
