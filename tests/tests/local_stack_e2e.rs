@@ -450,3 +450,31 @@ async fn accepted_orders_survive_a_restart() {
     assert_eq!(l.order(&id).await["orderState"], "COMPLETED");
     l.stack.stop().await;
 }
+
+/// Opening or closing the shop reaches the frontends as `ConfigService.ConfigChanged`, from the
+/// config table's stream, as in AWS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn closing_the_shop_is_announced_from_the_table_stream() {
+    let l = start(None).await;
+    assert_eq!(
+        l.call("PUT", "/store?state=closed", Some(&l.barista), None)
+            .await
+            .0,
+        200
+    );
+    let detail = l
+        .eventually("ConfigChanged on the config topic", async || {
+            let rt = l.call("GET", "/local/realtime", None, None).await.1;
+            rt.as_array()?
+                .iter()
+                .find(|m| {
+                    m["topic"] == "serverlesspresso-config"
+                        && m["payload"]["type"] == "ConfigService.ConfigChanged"
+                })
+                .map(|m| m["payload"]["detail"].clone())
+        })
+        .await;
+    assert_eq!(detail["NewImage"]["storeOpen"], json!({"BOOL": false}));
+    assert_eq!(detail["NewImage"]["PK"], json!({"S": "config"}));
+    l.stack.stop().await;
+}

@@ -158,6 +158,12 @@ mod tests {
             (settings.grace_seconds, settings.qr.tokens_per_bucket),
             (30, 10)
         );
+        let streams = super::stream_sources(&template).unwrap();
+        assert_eq!(streams.len(), 1);
+        assert_eq!(
+            (streams[0].table.as_str(), streams[0].function.as_str()),
+            ("ConfigTable", "ConfigFunction")
+        );
         let sources = super::sqs_sources(&template).unwrap();
         assert_eq!(sources.len(), 1);
         assert_eq!(
@@ -165,4 +171,35 @@ mod tests {
             ("OrderQueue", "SqsPollerFunction")
         );
     }
+}
+
+/// A table stream that feeds a function (a SAM `DynamoDB` event).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamSource {
+    pub table: String,
+    pub function: String,
+    pub batch_size: usize,
+}
+
+pub fn stream_sources(template_yaml: &str) -> Result<Vec<StreamSource>, StackError> {
+    let doc = parse(template_yaml)?;
+    let mut out = Vec::new();
+    for (id, res) in doc["Resources"].as_mapping().into_iter().flatten() {
+        for (_, ev) in res["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+        {
+            if ev["Type"].as_str() == Some("DynamoDB")
+                && let Some(table) = logical_id(&ev["Properties"]["Stream"])
+            {
+                out.push(StreamSource {
+                    table,
+                    function: id.as_str().unwrap_or_default().to_owned(),
+                    batch_size: ev["Properties"]["BatchSize"].as_u64().unwrap_or(100) as usize,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
