@@ -100,10 +100,13 @@ impl Hub {
                 Err(e) => {
                     last = format!("{}: {}", e.error_type, e.message);
                     tracing::warn!(rule, target, attempt, error = %last, "bus delivery failed");
-                    tokio::time::sleep(Duration::from_secs_f64(
-                        f64::from(attempt) * self.time_scale,
-                    ))
-                    .await;
+                    // Back off before the next try; after the last one, dead-letter at once.
+                    if attempt < DELIVERY_ATTEMPTS {
+                        tokio::time::sleep(Duration::from_secs_f64(
+                            f64::from(attempt) * self.time_scale,
+                        ))
+                        .await;
+                    }
                 }
             }
         }

@@ -148,9 +148,9 @@ impl Stack {
         }
         for source in template::stream_sources(&template)? {
             // Opened before start() returns: every change from now on is delivered.
-            let (arn, iterator) = open_stream(dynamo.database(), &source.table)
+            let (arn, iterator) = open_stream(dynamo.database(), &source.source)
                 .await
-                .map_err(|e| StackError::Template(format!("stream of {}: {e}", source.table)))?;
+                .map_err(|e| StackError::Template(format!("stream of {}: {e}", source.source)))?;
             background.push(tokio::spawn(poll_stream(
                 hub.clone(),
                 dynamo.database().clone(),
@@ -179,17 +179,17 @@ impl Stack {
 /// Feeds a queue to the function that consumes it, like Lambda's SQS event source mapping:
 /// batches, partial batch failures (failed messages return after the visibility timeout),
 /// deletes what succeeded.
-async fn poll_queue(hub: Arc<Hub>, source: template::SqsSource) {
+async fn poll_queue(hub: Arc<Hub>, source: template::EventSource) {
     loop {
         let now = chrono::Utc::now().timestamp_millis();
         let batch = match hub
             .queues
-            .receive(&source.queue, source.batch_size, now)
+            .receive(&source.source, source.batch_size, now)
             .await
         {
             Ok(b) => b,
             Err(e) => {
-                tracing::error!(queue = %source.queue, error = %e, "receive failed");
+                tracing::error!(queue = %source.source, error = %e, "receive failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
@@ -211,7 +211,7 @@ async fn poll_queue(hub: Arc<Hub>, source: template::SqsSource) {
                     },
                     "messageAttributes": {},
                     "eventSource": "aws:sqs",
-                    "eventSourceARN": format!("arn:aws:sqs:local:000000000000:{}", source.queue),
+                    "eventSourceARN": format!("arn:aws:sqs:local:000000000000:{}", source.source),
                     "awsRegion": "local",
                 })
             })
@@ -235,9 +235,9 @@ async fn poll_queue(hub: Arc<Hub>, source: template::SqsSource) {
         };
         for m in &batch {
             if !failed.contains(&m.message_id)
-                && let Err(e) = hub.queues.delete(&source.queue, &m.receipt_handle).await
+                && let Err(e) = hub.queues.delete(&source.source, &m.receipt_handle).await
             {
-                tracing::error!(queue = %source.queue, error = %e, "delete failed; the message will be delivered again");
+                tracing::error!(queue = %source.source, error = %e, "delete failed; the message will be delivered again");
             }
         }
     }
@@ -306,7 +306,7 @@ async fn open_stream(db: &dynoxide::Database, table: &str) -> Result<(String, St
 async fn poll_stream(
     hub: Arc<Hub>,
     db: dynoxide::Database,
-    source: template::StreamSource,
+    source: template::EventSource,
     arn: String,
     mut iterator: String,
 ) {
@@ -320,7 +320,7 @@ async fn poll_stream(
         {
             Ok(p) => p,
             Err(e) => {
-                tracing::error!(table = %source.table, error = %e, "reading the stream failed");
+                tracing::error!(table = %source.source, error = %e, "reading the stream failed");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
@@ -347,7 +347,7 @@ async fn poll_stream(
                 Err(_) => true,
             };
             if failed {
-                tracing::warn!(table = %source.table, function = %source.function, "stream batch failed; retrying it");
+                tracing::warn!(table = %source.source, function = %source.function, "stream batch failed; retrying it");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue; // same iterator: the same records again
             }

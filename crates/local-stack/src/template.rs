@@ -106,15 +106,23 @@ pub fn function_settings(template_yaml: &str) -> Result<FunctionSettings, StackE
     })
 }
 
-/// A queue that feeds a function (a SAM `SQS` event).
+/// Something that feeds a function: a SAM `SQS` event (a queue) or `DynamoDB` event (a
+/// table's stream), named by the logical id of the queue or table.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SqsSource {
-    pub queue: String,
+pub struct EventSource {
+    pub source: String,
     pub function: String,
     pub batch_size: usize,
 }
 
-pub fn sqs_sources(template_yaml: &str) -> Result<Vec<SqsSource>, StackError> {
+/// The function events of type `kind` whose `property` names the source (`SQS`/`Queue`,
+/// `DynamoDB`/`Stream`), with SAM's default batch size when the template sets none.
+fn event_sources(
+    template_yaml: &str,
+    kind: &str,
+    property: &str,
+    default_batch: usize,
+) -> Result<Vec<EventSource>, StackError> {
     let doc = parse(template_yaml)?;
     let mut out = Vec::new();
     for (id, res) in doc["Resources"].as_mapping().into_iter().flatten() {
@@ -123,18 +131,30 @@ pub fn sqs_sources(template_yaml: &str) -> Result<Vec<SqsSource>, StackError> {
             .into_iter()
             .flatten()
         {
-            if ev["Type"].as_str() == Some("SQS")
-                && let Some(queue) = logical_id(&ev["Properties"]["Queue"])
+            if ev["Type"].as_str() == Some(kind)
+                && let Some(source) = logical_id(&ev["Properties"][property])
             {
-                out.push(SqsSource {
-                    queue,
+                out.push(EventSource {
+                    source,
                     function: id.as_str().unwrap_or_default().to_owned(),
-                    batch_size: ev["Properties"]["BatchSize"].as_u64().unwrap_or(10) as usize,
+                    batch_size: ev["Properties"]["BatchSize"]
+                        .as_u64()
+                        .map_or(default_batch, |b| b as usize),
                 });
             }
         }
     }
     Ok(out)
+}
+
+/// Queues that feed functions.
+pub fn sqs_sources(template_yaml: &str) -> Result<Vec<EventSource>, StackError> {
+    event_sources(template_yaml, "SQS", "Queue", 10)
+}
+
+/// Table streams that feed functions.
+pub fn stream_sources(template_yaml: &str) -> Result<Vec<EventSource>, StackError> {
+    event_sources(template_yaml, "DynamoDB", "Stream", 100)
 }
 
 #[cfg(test)]
@@ -161,45 +181,14 @@ mod tests {
         let streams = super::stream_sources(&template).unwrap();
         assert_eq!(streams.len(), 1);
         assert_eq!(
-            (streams[0].table.as_str(), streams[0].function.as_str()),
+            (streams[0].source.as_str(), streams[0].function.as_str()),
             ("ConfigTable", "ConfigFunction")
         );
         let sources = super::sqs_sources(&template).unwrap();
         assert_eq!(sources.len(), 1);
         assert_eq!(
-            (sources[0].queue.as_str(), sources[0].function.as_str()),
+            (sources[0].source.as_str(), sources[0].function.as_str()),
             ("OrderQueue", "SqsPollerFunction")
         );
     }
-}
-
-/// A table stream that feeds a function (a SAM `DynamoDB` event).
-#[derive(Debug, Clone, PartialEq)]
-pub struct StreamSource {
-    pub table: String,
-    pub function: String,
-    pub batch_size: usize,
-}
-
-pub fn stream_sources(template_yaml: &str) -> Result<Vec<StreamSource>, StackError> {
-    let doc = parse(template_yaml)?;
-    let mut out = Vec::new();
-    for (id, res) in doc["Resources"].as_mapping().into_iter().flatten() {
-        for (_, ev) in res["Properties"]["Events"]
-            .as_mapping()
-            .into_iter()
-            .flatten()
-        {
-            if ev["Type"].as_str() == Some("DynamoDB")
-                && let Some(table) = logical_id(&ev["Properties"]["Stream"])
-            {
-                out.push(StreamSource {
-                    table,
-                    function: id.as_str().unwrap_or_default().to_owned(),
-                    batch_size: ev["Properties"]["BatchSize"].as_u64().unwrap_or(100) as usize,
-                });
-            }
-        }
-    }
-    Ok(out)
 }
