@@ -98,6 +98,31 @@ impl Local {
         .await
     }
 
+    /// Posts a direct (ORDER_APP) order as alice; the answer must be SQS's `SendMessageResponse`.
+    /// Returns its MessageId, the order id.
+    async fn post_direct(&self, body: Value) -> String {
+        let (s, r) = self
+            .call("POST", "/orders", Some(&self.customer), Some(body))
+            .await;
+        assert_eq!(s, 200, "{r}");
+        let result = &r["SendMessageResponse"]["SendMessageResult"];
+        assert!(result["MD5OfMessageBody"].is_string(), "{r}");
+        result["MessageId"].as_str().unwrap().to_owned()
+    }
+
+    /// Alice's order row as `GET /myOrders` shows it.
+    async fn my_order(&self, order_id: &str) -> Value {
+        self.call("GET", "/myOrders", Some(&self.customer), None)
+            .await
+            .1["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["SK"] == order_id)
+            .cloned()
+            .unwrap()
+    }
+
     async fn order(&self, order_id: &str) -> Value {
         self.call(
             "GET",
@@ -267,20 +292,7 @@ async fn a_qr_order_from_scan_to_pickup() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn direct_orders_succeed_or_fail_with_a_notification() {
     let l = start(None).await;
-    let post = async |body: Value| {
-        let (s, r) = l
-            .call("POST", "/orders", Some(&l.customer), Some(body))
-            .await;
-        assert_eq!(s, 200, "{r}");
-        assert!(
-            r["SendMessageResponse"]["SendMessageResult"]["MD5OfMessageBody"].is_string(),
-            "{r}"
-        );
-        r["SendMessageResponse"]["SendMessageResult"]["MessageId"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
+    let post = async |body: Value| l.post_direct(body).await;
     let ok = post(json!({"name": "Flat White", "restaurantId": "r1", "quantity": 2})).await;
     let declined = post(
         json!({"name": "Latte", "restaurantId": "r1", "quantity": 1, "card": "4000000000000002"}),
@@ -306,13 +318,7 @@ async fn direct_orders_succeed_or_fail_with_a_notification() {
             "{id}: {} {}",
             exec["error"], exec["cause"]
         );
-        let row = l.call("GET", "/myOrders", Some(&l.customer), None).await.1["result"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|o| o["SK"] == id.as_str())
-            .cloned()
-            .unwrap();
+        let row = l.my_order(id).await;
         assert_eq!(row["ORDERSTATE"], state, "{row}");
         assert_eq!(
             row["orderStatus"],
@@ -327,13 +333,7 @@ async fn direct_orders_succeed_or_fail_with_a_notification() {
         }
     }
     // The rejected order had been paid: it was refunded.
-    let pizza_row = l.call("GET", "/myOrders", Some(&l.customer), None).await.1["result"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["SK"] == pizza.as_str())
-        .cloned()
-        .unwrap();
+    let pizza_row = l.my_order(&pizza).await;
     assert_eq!(pizza_row["payment"]["refunded"], true);
     assert_eq!(pizza_row["payment"]["amount"], 1350);
 
@@ -388,18 +388,9 @@ async fn a_closed_shop_turns_orders_away() {
             .0,
         200
     );
-    let (_, r) = l
-        .call(
-            "POST",
-            "/orders",
-            Some(&l.customer),
-            Some(json!({"name": "Latte", "restaurantId": "r1", "quantity": 1})),
-        )
+    let id = l
+        .post_direct(json!({"name": "Latte", "restaurantId": "r1", "quantity": 1}))
         .await;
-    let id = r["SendMessageResponse"]["SendMessageResult"]["MessageId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     assert_eq!(l.finished(&id).await["status"], "SUCCEEDED");
     let order = l.order(&id).await;
     assert_eq!(order["orderState"], "FAILED");
@@ -425,19 +416,9 @@ async fn a_closed_shop_turns_orders_away() {
 async fn accepted_orders_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let l = start(Some(dir.path().to_owned())).await;
-    let (s, r) = l
-        .call(
-            "POST",
-            "/orders",
-            Some(&l.customer),
-            Some(json!({"name": "Americano", "restaurantId": "r1", "quantity": 1})),
-        )
+    let id = l
+        .post_direct(json!({"name": "Americano", "restaurantId": "r1", "quantity": 1}))
         .await;
-    assert_eq!(s, 200);
-    let id = r["SendMessageResponse"]["SendMessageResult"]["MessageId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     l.stack.stop().await;
 
     let l = start(Some(dir.path().to_owned())).await;
