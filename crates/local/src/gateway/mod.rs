@@ -103,6 +103,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use auth::{AccessTokenClaims, AuthFailure, LocalAuth};
+pub use pipeline::DETAIL_HEADER;
 pub use spec::{ApiSpec, RouteInfo, RouteTarget};
 pub use throttle::Throttle;
 

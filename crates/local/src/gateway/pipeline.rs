@@ -96,7 +96,13 @@ struct Refusal {
     kind: Kind,
     message: String,
     allow: Option<String>,
+    /// What exactly was wrong, for a local developer: sent in the [`DETAIL_HEADER`] header,
+    /// never in the body, which says only what API Gateway says.
+    detail: Option<String>,
 }
+
+/// The header that carries a refusal's detail (the local gateway's own; AWS has none).
+pub const DETAIL_HEADER: &str = "x-local-error-detail";
 
 impl Refusal {
     fn new(kind: Kind, message: impl Into<String>) -> Self {
@@ -104,6 +110,18 @@ impl Refusal {
             kind,
             message: message.into(),
             allow: None,
+            detail: None,
+        }
+    }
+
+    /// A body that fails the route's model: API Gateway's exact `Invalid request body`, with
+    /// the reason in [`DETAIL_HEADER`] (and the log).
+    fn invalid_body(why: impl Into<String>) -> Self {
+        let why = why.into();
+        tracing::info!(reason = %why, "request body refused");
+        Refusal {
+            detail: Some(why),
+            ..Refusal::new(Kind::BadRequestBody, "Invalid request body")
         }
     }
 
@@ -250,6 +268,7 @@ impl Gateway {
                             "No route for {method} {raw_path} (this path allows {allowed})"
                         ),
                         allow: Some(allowed),
+                        detail: None,
                     })
                 }
             };
@@ -326,12 +345,9 @@ impl Gateway {
         if buf.is_empty() {
             return Ok(None);
         }
-        String::from_utf8(buf).map(Some).map_err(|_| {
-            Refusal::new(
-                Kind::BadRequestBody,
-                "Invalid request body: it is not UTF-8 text",
-            )
-        })
+        String::from_utf8(buf)
+            .map(Some)
+            .map_err(|_| Refusal::invalid_body("it is not UTF-8 text"))
     }
 
     /// Runs an integration call on its own task: a panicking backend becomes a 502 instead of
@@ -449,6 +465,21 @@ impl Gateway {
         if let Some(allow) = r.allow.and_then(|a| HeaderValue::from_str(&a).ok()) {
             resp.headers_mut().insert(ALLOW, allow);
         }
+        // Header values are visible ASCII: anything else in the reason becomes '?'.
+        let ascii = |d: String| -> String {
+            d.chars()
+                .map(|c| {
+                    if c.is_ascii() && !c.is_ascii_control() {
+                        c
+                    } else {
+                        '?'
+                    }
+                })
+                .collect()
+        };
+        if let Some(detail) = r.detail.and_then(|d| HeaderValue::from_str(&ascii(d)).ok()) {
+            resp.headers_mut().insert(DETAIL_HEADER, detail);
+        }
         resp
     }
 }
@@ -514,8 +545,7 @@ fn validate(
         ));
     }
     let body = body.filter(|b| !b.trim().is_empty());
-    let invalid =
-        |why: String| Refusal::new(Kind::BadRequestBody, format!("Invalid request body: {why}"));
+    let invalid = Refusal::invalid_body;
     if route.body.required && body.is_none() {
         return Err(invalid("a JSON request body is required".into()));
     }
