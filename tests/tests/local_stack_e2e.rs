@@ -16,6 +16,8 @@ struct Local {
     customer: String,
     other: String,
     barista: String,
+    /// A store's system allowed store01 (client-credentials token).
+    till: String,
 }
 
 async fn start(data_dir: Option<std::path::PathBuf>) -> Local {
@@ -34,6 +36,16 @@ async fn start(data_dir: Option<std::path::PathBuf>) -> Local {
         customer: auth.mint("alice", &[], day).unwrap(),
         other: auth.mint("mallory", &[], day).unwrap(),
         barista: auth.mint("bob", &["admin"], day).unwrap(),
+        till: auth
+            .sign(&auth.client_claims(
+                "till-1",
+                &[
+                    "orders-api/stores".into(),
+                    "orders-api/store.store01".into(),
+                ],
+                day,
+            ))
+            .unwrap(),
         stack,
         app,
     }
@@ -47,6 +59,20 @@ impl Local {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
+        let (status, text, _) = self
+            .call_text(method, path, token, body.map(|b| b.to_string()))
+            .await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// The answer as it came: status, the body's exact text, and the headers.
+    async fn call_text(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<String>,
+    ) -> (u16, String, axum::http::HeaderMap) {
         let mut req = Request::builder()
             .method(method)
             .uri(path)
@@ -54,17 +80,17 @@ impl Local {
         if let Some(t) = token {
             req = req.header("authorization", format!("Bearer {t}"));
         }
-        let req = req
-            .body(body.map_or(Body::empty(), |b| Body::from(b.to_string())))
-            .unwrap();
+        let req = req.body(body.map_or(Body::empty(), Body::from)).unwrap();
         let res = self.app.clone().oneshot(req).await.unwrap();
         let status = res.status().as_u16();
+        let headers = res.headers().clone();
         let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
             .await
             .unwrap();
         (
             status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            String::from_utf8_lossy(&bytes).into_owned(),
+            headers,
         )
     }
 
@@ -457,5 +483,104 @@ async fn closing_the_shop_is_announced_from_the_table_stream() {
         .await;
     assert_eq!(detail["NewImage"]["storeOpen"], json!({"BOOL": false}));
     assert_eq!(detail["NewImage"]["PK"], json!({"S": "config"}));
+    l.stack.stop().await;
+}
+
+/// The orders API (seed 002) on the local stack: the seed's bodies byte for byte, the gateway's
+/// own validation answer, identity from the token, and the order running the one lifecycle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_orders_api_order_is_created_once_and_runs_the_lifecycle() {
+    let l = start(None).await;
+    // 12.50: the local payment provider declines amounts above 50.00.
+    let order =
+        r#"{"store_id":"store01","order_id":"order01","user_id":"alice","grand_total":12.50}"#;
+    let created = l
+        .call_text("POST", "/new-order", Some(&l.till), Some(order.into()))
+        .await;
+    assert_eq!(
+        (created.0, created.1.as_str()),
+        (
+            201,
+            r#"{"statusCode":201,"body":{"message":"Order order01 submitted successfully"}}"#
+        )
+    );
+    let again = l
+        .call_text("POST", "/new-order", Some(&l.till), Some(order.into()))
+        .await;
+    assert_eq!(
+        (again.0, again.1.as_str()),
+        (
+            400,
+            r#"{"statusCode":400,"error":"The conditional request failed"}"#
+        )
+    );
+
+    // The order runs the one lifecycle for its user: charged 12.50, sent to the restaurant,
+    // SUCCESS, and notified.
+    let row = l
+        .eventually("the orders-API order to succeed", async || {
+            let (_, mine) = l.call("GET", "/myOrders", Some(&l.customer), None).await;
+            mine["result"]
+                .as_array()?
+                .iter()
+                .find(|o| o["channel"] == "api" && o["orderStatus"] == "SUCCESS")
+                .cloned()
+        })
+        .await;
+    assert_eq!(row["amount"], 1250);
+    assert_eq!(row["payment"]["amount"], 1250);
+    let id = row["SK"].as_str().unwrap().to_owned();
+    assert_eq!(l.finished(&id).await["status"], "SUCCEEDED");
+    let (_, notes) = l.call("GET", "/local/notifications", None, None).await;
+    assert!(notes.to_string().contains(&id), "{notes}");
+
+    // The listing, as the seed shows it; alice may list her own.
+    let (status, text, _) = l
+        .call_text(
+            "POST",
+            "/user-orders",
+            Some(&l.customer),
+            Some(r#"{"user_id":"alice","store_id":"store01"}"#.into()),
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let listed: Value = serde_json::from_str(&text).unwrap();
+    assert!(text.starts_with(r#"{"statusCode":200,"orders":[{"user_id":"alice","grand_total":12.5,"order_id":"order01","store_id":"store01","timestamp":"alice#"#), "{text}");
+    assert!(
+        text.ends_with(r#""}],"body":{"message":"Orders retrieved successfully"}}"#),
+        "{text}"
+    );
+    assert_eq!(listed["orders"].as_array().unwrap().len(), 1);
+
+    // Mallory may neither list nor order for alice; the till not for another store.
+    let body = json!({"user_id": "alice", "store_id": "store01"});
+    let (status, _) = l
+        .call("POST", "/user-orders", Some(&l.other), Some(body))
+        .await;
+    assert_eq!(status, 403);
+    let other_store =
+        json!({"store_id": "store02", "order_id": "x", "user_id": "alice", "grand_total": 1});
+    let (status, r) = l
+        .call("POST", "/new-order", Some(&l.till), Some(other_store))
+        .await;
+    assert_eq!(status, 403, "{r}");
+
+    // A body the model refuses gets API Gateway's own answer before any function runs.
+    for bad in [
+        r#"{"store_id":"store01","order_id":"o2","user_id":"alice"}"#,
+        r#"{"store_id":"store01","order_id":"o2","user_id":"alice","grand_total":"110"}"#,
+        r#"{"store_id":"store01","order_id":"o2","user_id":"alice","grand_total":-5}"#,
+        r#"{"store_id":"store01","order_id":"o2","user_id":"alice","grand_total":1,"extra":true}"#,
+    ] {
+        let (status, text, headers) = l
+            .call_text("POST", "/new-order", Some(&l.till), Some(bad.into()))
+            .await;
+        assert_eq!(
+            (status, text.as_str()),
+            (400, r#"{"message":"Invalid request body"}"#),
+            "{bad}"
+        );
+        assert!(headers.contains_key(local::gateway::DETAIL_HEADER), "{bad}");
+    }
     l.stack.stop().await;
 }

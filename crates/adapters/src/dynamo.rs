@@ -18,24 +18,24 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::HashMap;
 
-type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
-fn s(v: &str) -> AttributeValue {
+pub(crate) fn s(v: &str) -> AttributeValue {
     AttributeValue::S(v.to_owned())
 }
 
-fn n(v: impl ToString) -> AttributeValue {
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn decode<T: DeserializeOwned>(what: &'static str, item: Item) -> Result<T, AppError> {
+pub(crate) fn decode<T: DeserializeOwned>(what: &'static str, item: Item) -> Result<T, AppError> {
     serde_dynamo::from_item(item).map_err(|err| {
         tracing::error!(%err, "stored {what} does not match its schema");
         AppError::internal(format!("A stored {what} could not be read"))
     })
 }
 
-fn encode<T: serde::Serialize>(what: &'static str, value: &T) -> Result<Item, AppError> {
+pub(crate) fn encode<T: serde::Serialize>(what: &'static str, value: &T) -> Result<Item, AppError> {
     serde_dynamo::to_item(value).map_err(|err| {
         tracing::error!(%err, "{what} could not be encoded");
         AppError::internal(format!("The {what} could not be stored"))

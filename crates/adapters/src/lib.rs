@@ -10,12 +10,14 @@ pub mod eventbridge;
 pub mod ids;
 pub mod iot;
 pub mod memory;
+pub mod orders_api;
 pub mod payment;
 pub mod sfn;
 pub mod starter;
 
 pub use dynamo::{ConfigTable, CounterTable, OrderTable, ValidatorTable};
 pub use eventbridge::EventBridgeBus;
+pub use orders_api::ApiOrderTable;
 pub use sfn::StepFunctionsCallbacks;
 
 use domain::AppError;

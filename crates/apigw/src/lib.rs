@@ -37,7 +37,12 @@ pub fn caller(req: &Request) -> Result<Caller, AppError> {
             AppError::Unauthorized("Unauthorized: no verified identity on the request".into())
         })?;
     let groups = parse_groups(claims.and_then(|c| c.get("cognito:groups")));
-    Ok(Caller::new(sub, groups))
+    let scopes = claims
+        .and_then(|c| c.get("scope"))
+        .and_then(Value::as_str)
+        .map(|s| s.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    Ok(Caller::new(sub, groups).with_scopes(scopes))
 }
 
 /// A query-string parameter, if present and not empty.
@@ -59,15 +64,31 @@ pub fn path_param<'a>(req: &'a Request, name: &str) -> Result<&'a str, AppError>
 /// The JSON body as `T`: 400 when missing, not JSON, or of the wrong shape (with serde's
 /// description of what is wrong), 413 when too large.
 pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
+    serde_json::from_slice(&body_bytes(req)?)
+        .map_err(|e| AppError::bad_request(format!("Invalid request body: {e}")))
+}
+
+/// The body as text, for parsers of their own (exact numbers): 400 when missing or not
+/// UTF-8, 413 when too large.
+pub fn body_text(req: &Request) -> Result<String, AppError> {
+    String::from_utf8(body_bytes(req)?)
+        .map_err(|_| AppError::bad_request("Invalid request body: it is not UTF-8 text"))
+}
+
+/// The raw body (base64 decoded), at most [`MAX_BODY_BYTES`].
+fn body_bytes(req: &Request) -> Result<Vec<u8>, AppError> {
     let raw = req
         .body
         .as_deref()
         .filter(|b| !b.trim().is_empty())
         .ok_or_else(|| AppError::bad_request("A JSON request body is required"))?;
-    if raw.len() > MAX_BODY_BYTES * 2 {
-        return Err(AppError::PayloadTooLarge(format!(
+    let too_large = || {
+        AppError::PayloadTooLarge(format!(
             "The request body is larger than {MAX_BODY_BYTES} bytes"
-        )));
+        ))
+    };
+    if raw.len() > MAX_BODY_BYTES * 2 {
+        return Err(too_large());
     }
     let bytes = if req.is_base64_encoded {
         use base64::Engine as _;
@@ -78,12 +99,9 @@ pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, AppError> {
         raw.as_bytes().to_vec()
     };
     if bytes.len() > MAX_BODY_BYTES {
-        return Err(AppError::PayloadTooLarge(format!(
-            "The request body is larger than {MAX_BODY_BYTES} bytes"
-        )));
+        return Err(too_large());
     }
-    serde_json::from_slice(&bytes)
-        .map_err(|e| AppError::bad_request(format!("Invalid request body: {e}")))
+    Ok(bytes)
 }
 
 fn headers() -> HeaderMap {
@@ -106,6 +124,14 @@ pub fn json(status: u16, body: &Value) -> Response {
     r.status_code = i64::from(status);
     r.headers = headers();
     r.body = Some(Body::Text(body.to_string()));
+    r
+}
+
+/// A response whose JSON body is `body` serialised as it is: a struct keeps its fields'
+/// order, which `serde_json::Value` does not (contracts that are compared as text need it).
+pub fn json_text(status: u16, body: String) -> Response {
+    let mut r = json(status, &Value::Null);
+    r.body = Some(Body::Text(body));
     r
 }
 

@@ -5,6 +5,9 @@
 pub struct Caller {
     pub sub: String,
     pub groups: Vec<String>,
+    /// The token's OAuth scopes (a store system's client-credentials token carries
+    /// `orders-api/...` scopes; a customer's carries Cognito's own).
+    pub scopes: Vec<String>,
 }
 
 pub const ADMIN_GROUP: &str = "admin";
@@ -14,7 +17,13 @@ impl Caller {
         Caller {
             sub: sub.into(),
             groups,
+            scopes: Vec::new(),
         }
+    }
+
+    pub fn with_scopes(mut self, scopes: Vec<String>) -> Self {
+        self.scopes = scopes;
+        self
     }
 
     pub fn is_admin(&self) -> bool {

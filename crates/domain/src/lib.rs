@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod menu;
 pub mod numbering;
 pub mod order;
+pub mod orders_api;
 pub mod ports;
 pub mod qr;
 

@@ -8,6 +8,7 @@
 use crate::AppError;
 use crate::events::{Detail, Event, OrderTimeOut, ShopUnavailable};
 use crate::order::{Order, OrderState};
+use crate::orders_api::ApiOrder;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -21,6 +22,10 @@ pub enum Channel {
     /// ORDER_APP: `POST /orders` with `{"name","restaurantId","quantity"}`; sent to the
     /// restaurant, done when the restaurant accepts it.
     Direct,
+    /// The orders API (seed 002): `POST /new-order` with a grand total; the store's own system
+    /// says what was sold, so it is charged and sent to the restaurant like a direct order,
+    /// without a menu check.
+    Api,
 }
 
 /// The ORDER_APP order body.
@@ -212,6 +217,23 @@ impl OrderRequest {
         Err(AppError::bad_request(
             "message is neither a Validator.NewOrder event nor a direct order",
         ))
+    }
+
+    /// The workflow input of an order created through the orders API: its execution is named
+    /// by the lifecycle id minted with the row, so every delivery of the row starts the same one.
+    pub fn from_api_order(order: &ApiOrder) -> Result<OrderRequest, AppError> {
+        order_id(&order.lifecycle_id)?;
+        non_empty_id("userId", &order.user_id)?;
+        Ok(OrderRequest {
+            order_id: order.lifecycle_id.clone(),
+            user_id: order.user_id.clone(),
+            channel: Channel::Api,
+            needs_drink: false,
+            amount: order.grand_total.cents(),
+            item: None,
+            card: None,
+            accepted_at: order.created_ms,
+        })
     }
 
     /// The order row this request creates.

@@ -9,6 +9,7 @@ use crate::AppError;
 use crate::events::Event;
 use crate::menu::MenuItem;
 use crate::order::{Order, OrderCommand, OrderState};
+use crate::orders_api::ApiOrder;
 use crate::qr::Bucket;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -200,6 +201,20 @@ pub trait WorkflowStarter: Send + Sync {
         name: &str,
         input: &Value,
     ) -> impl Future<Output = Result<Started, AppError>> + Send;
+}
+
+/// The orders API's rows (seed 002), keyed by store and order id.
+pub trait ApiOrderStore: Send + Sync {
+    /// Creates the row unless its store and order id exist; `false` when it existed (the row
+    /// is then left exactly as it was).
+    fn create(&self, order: &ApiOrder) -> impl Future<Output = Result<bool, AppError>> + Send;
+    /// The newest `limit` orders of exactly `user_id` in `store_id`, newest first.
+    fn latest(
+        &self,
+        store_id: &str,
+        user_id: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ApiOrder>, AppError>> + Send;
 }
 
 /// Publishes to the realtime (MQTT) topics the frontends subscribe to.

@@ -4,7 +4,7 @@
 
 use crate::hub::{HubRef, LocalBus, LocalCallbacks, LocalRealtime, LocalStarter};
 use adapters::payment::LocalPaymentProvider;
-use adapters::{ConfigTable, CounterTable, OrderTable, ValidatorTable};
+use adapters::{ApiOrderTable, ConfigTable, CounterTable, OrderTable, ValidatorTable};
 use apigw::task::TaskFailure;
 use domain::events::{Detail, WorkflowStarted};
 use domain::lifecycle::Pricing;
@@ -73,7 +73,13 @@ pub struct LocalFunctions {
     config: ConfigTable,
     validator: ValidatorTable,
     counters: CounterTable,
-    order_manager: order_manager::OrderManager<OrderTable, ConfigTable, LocalBus, LocalCallbacks>,
+    order_manager: order_manager::OrderManager<
+        OrderTable,
+        ConfigTable,
+        LocalBus,
+        LocalCallbacks,
+        ApiOrderTable,
+    >,
     manage_state: manage_state::ManageState<OrderTable, ConfigTable, LocalBus>,
     payments: process_payment::ProcessPayment<OrderTable, LocalPaymentProvider>,
     restaurant: send_to_restaurant::SendToRestaurant<OrderTable, ConfigTable, LocalBus>,
@@ -103,12 +109,13 @@ impl LocalFunctions {
         let bus = LocalBus(hub.clone());
         LocalFunctions {
             validator: ValidatorTable::new(dynamo.clone(), "ValidatorTable"),
-            counters: CounterTable::new(dynamo, "CountingTable"),
+            counters: CounterTable::new(dynamo.clone(), "CountingTable"),
             order_manager: order_manager::OrderManager {
                 orders: orders.clone(),
                 config: config.clone(),
                 bus: bus.clone(),
                 callbacks: LocalCallbacks(hub.clone()),
+                api_orders: ApiOrderTable::new(dynamo.clone(), "OrdersApiTable"),
             },
             manage_state: manage_state::ManageState {
                 orders: orders.clone(),
@@ -194,12 +201,14 @@ impl LocalFunctions {
             "ManageStateFunction" => Ok(self.manage_state.handle(payload, now_ms).await?),
             "ProcessPaymentFunction" => Ok(self.payments.handle(payload, now_ms).await?),
             "SendToRestaurantFunction" => Ok(self.restaurant.handle(payload, now_ms).await?),
-            "SqsPollerFunction" => {
-                let event = decode("SQS event", payload)?;
-                encode(
-                    sqs_poller::handle(event, &self.starter, self.settings.pricing, now_ms).await,
-                )
-            }
+            "SqsPollerFunction" => match sqs_poller::Invocation::classify(payload)? {
+                sqs_poller::Invocation::Queue(batch) => encode(
+                    sqs_poller::handle(batch, &self.starter, self.settings.pricing, now_ms).await,
+                ),
+                sqs_poller::Invocation::Stream(rows) => {
+                    encode(sqs_poller::handle_stream(rows, &self.starter).await)
+                }
+            },
             "PublisherFunction" => {
                 let event = decode("EventBridge event", payload)?;
                 let published = publisher::handle(event, &self.realtime).await?;

@@ -18,6 +18,7 @@ pub mod functions;
 pub mod hub;
 pub mod mqtt;
 pub mod outbox;
+pub mod streams;
 pub mod template;
 pub mod web;
 
@@ -148,16 +149,14 @@ impl Stack {
         }
         for source in template::stream_sources(&template)? {
             // Opened before start() returns: every change from now on is delivered.
-            let (arn, iterator) = open_stream(dynamo.database(), &source.source)
+            let cursor = options
+                .data_dir
+                .as_ref()
+                .map(|dir| streams::Cursor::new(dir, &source.source));
+            let reader = streams::StreamReader::open(dynamo.database(), &source.source, cursor)
                 .await
                 .map_err(|e| StackError::Template(format!("stream of {}: {e}", source.source)))?;
-            background.push(tokio::spawn(poll_stream(
-                hub.clone(),
-                dynamo.database().clone(),
-                source,
-                arn,
-                iterator,
-            )));
+            background.push(tokio::spawn(reader.feed(hub.clone(), source)));
         }
         background.push(tokio::spawn(sweep_ttl(dynamo.database().clone())));
         Ok(Stack {
@@ -239,125 +238,6 @@ async fn poll_queue(hub: Arc<Hub>, source: template::EventSource) {
             {
                 tracing::error!(queue = %source.source, error = %e, "delete failed; the message will be delivered again");
             }
-        }
-    }
-}
-
-/// One blocking call into the embedded engine's stream API, in JSON (its request and response
-/// types are serde types shaped like the DynamoDB Streams API).
-async fn stream_call<Req, Resp, E>(
-    db: &dynoxide::Database,
-    call: fn(&dynoxide::Database, Req) -> Result<Resp, E>,
-    request: Value,
-) -> Result<Value, String>
-where
-    Req: serde::de::DeserializeOwned + Send + 'static,
-    Resp: serde::Serialize + Send + 'static,
-    E: std::fmt::Display + 'static,
-{
-    let db = db.clone();
-    tokio::task::spawn_blocking(move || {
-        let req: Req = serde_json::from_value(request).map_err(|e| e.to_string())?;
-        let resp = call(&db, req).map_err(|e| e.to_string())?;
-        serde_json::to_value(resp).map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| e.to_string())?
-}
-
-/// The stream of `table` and an iterator at its end (`LATEST`, like the template's mapping).
-async fn open_stream(db: &dynoxide::Database, table: &str) -> Result<(String, String), String> {
-    let streams = stream_call(
-        db,
-        dynoxide::Database::list_streams,
-        json!({ "TableName": table }),
-    )
-    .await?;
-    let arn = streams["Streams"][0]["StreamArn"]
-        .as_str()
-        .ok_or("the table has no stream")?
-        .to_owned();
-    let described = stream_call(
-        db,
-        dynoxide::Database::describe_stream,
-        json!({ "StreamArn": arn }),
-    )
-    .await?;
-    let shard = described["StreamDescription"]["Shards"][0]["ShardId"]
-        .as_str()
-        .ok_or("the stream has no shard")?
-        .to_owned();
-    let it = stream_call(
-        db,
-        dynoxide::Database::get_shard_iterator,
-        json!({ "StreamArn": arn, "ShardId": shard, "ShardIteratorType": "LATEST" }),
-    )
-    .await?;
-    let it = it["ShardIterator"]
-        .as_str()
-        .ok_or("no shard iterator")?
-        .to_owned();
-    Ok((arn, it))
-}
-
-/// Feeds a table's stream to its function, like Lambda's DynamoDB event source mapping: batches
-/// in order, and a batch that fails (or reports a failed item) is retried from where it failed,
-/// so later changes never overtake it.
-async fn poll_stream(
-    hub: Arc<Hub>,
-    db: dynoxide::Database,
-    source: template::EventSource,
-    arn: String,
-    mut iterator: String,
-) {
-    loop {
-        let page = match stream_call(
-            &db,
-            dynoxide::Database::get_records,
-            json!({ "ShardIterator": iterator, "Limit": source.batch_size }),
-        )
-        .await
-        {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(table = %source.source, error = %e, "reading the stream failed");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        let records: Vec<Value> = page["Records"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|mut r| {
-                r["eventSourceARN"] = json!(arn);
-                r
-            })
-            .collect();
-        if !records.is_empty() {
-            let outcome = hub
-                .functions
-                .invoke(&source.function, json!({ "Records": records }))
-                .await;
-            let failed = match &outcome {
-                Ok(resp) => resp["batchItemFailures"]
-                    .as_array()
-                    .is_some_and(|f| !f.is_empty()),
-                Err(_) => true,
-            };
-            if failed {
-                tracing::warn!(table = %source.source, function = %source.function, "stream batch failed; retrying it");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue; // same iterator: the same records again
-            }
-        }
-        match page["NextShardIterator"].as_str() {
-            Some(next) => iterator = next.to_owned(),
-            None => return,
-        }
-        if records.is_empty() {
-            tokio::time::sleep(POLL_IDLE).await;
         }
     }
 }

@@ -179,10 +179,17 @@ mod tests {
             (30, 10)
         );
         let streams = super::stream_sources(&template).unwrap();
-        assert_eq!(streams.len(), 1);
+        let mut fed: Vec<_> = streams
+            .iter()
+            .map(|s| (s.source.as_str(), s.function.as_str(), s.batch_size))
+            .collect();
+        fed.sort_unstable();
         assert_eq!(
-            (streams[0].source.as_str(), streams[0].function.as_str()),
-            ("ConfigTable", "ConfigFunction")
+            fed,
+            [
+                ("ConfigTable", "ConfigFunction", 10),
+                ("OrdersApiTable", "SqsPollerFunction", 10)
+            ]
         );
         let sources = super::sqs_sources(&template).unwrap();
         assert_eq!(sources.len(), 1);

@@ -214,7 +214,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_project_template_declares_the_four_tables() {
+    fn the_project_template_declares_its_tables() {
         let yaml = std::fs::read_to_string(crate::workspace_root().join("template.yaml")).unwrap();
         let specs = table_specs(&yaml).unwrap();
         let mut ids: Vec<_> = specs.iter().map(|s| s.logical_id.as_str()).collect();
@@ -225,9 +225,15 @@ mod tests {
                 "ConfigTable",
                 "CountingTable",
                 "OrderTable",
+                "OrdersApiTable",
                 "ValidatorTable"
             ]
         );
+        let api = specs
+            .iter()
+            .find(|s| s.logical_id == "OrdersApiTable")
+            .unwrap();
+        assert_eq!(api.local_secondary_indexes[0].index_name, "user-orders");
         let orders = specs.iter().find(|s| s.logical_id == "OrderTable").unwrap();
         let gsis: Vec<_> = orders
             .global_secondary_indexes

@@ -2,7 +2,7 @@
 //! (named by their logical ids) and the seed data, and the real DynamoDB adapters on it.
 
 use crate::{EmbeddedDynamo, LocalError, table_specs, workspace_root};
-use adapters::{ConfigTable, CounterTable, OrderTable, ValidatorTable};
+use adapters::{ApiOrderTable, ConfigTable, CounterTable, OrderTable, ValidatorTable};
 
 pub struct TestTables {
     pub dynamo: EmbeddedDynamo,
@@ -10,6 +10,7 @@ pub struct TestTables {
     pub config: ConfigTable,
     pub counters: CounterTable,
     pub validator: ValidatorTable,
+    pub api_orders: ApiOrderTable,
 }
 
 impl TestTables {
@@ -24,7 +25,8 @@ impl TestTables {
             orders: OrderTable::new(client.clone(), "OrderTable"),
             config: ConfigTable::new(client.clone(), "ConfigTable"),
             counters: CounterTable::new(client.clone(), "CountingTable"),
-            validator: ValidatorTable::new(client, "ValidatorTable"),
+            validator: ValidatorTable::new(client.clone(), "ValidatorTable"),
+            api_orders: ApiOrderTable::new(client, "OrdersApiTable"),
             dynamo,
         })
     }

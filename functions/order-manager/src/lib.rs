@@ -9,6 +9,7 @@
 //! | `PUT /orders/complete/{id}` | admin | complete; resumes the workflow |
 //! | `PUT /orders/cancel/{id}` | owner or admin | cancel; resumes the workflow |
 //! | `PUT /orders/claim/{id}?action=make\|unmake` | admin | claim or release |
+//! | `POST /new-order`, `POST /user-orders` | customer or store system | the orders API of seed 002 ([`orders_api`]) |
 //!
 //! Identity is the token's `sub`; every change is an [`OrderCommand`] applied with a
 //! version-conditional write, so guards hold under concurrency and a finished order cannot be
@@ -24,8 +25,11 @@ use domain::events::{Detail, Event, MakeOrder, OrderCancelled, OrderCompleted, O
 use domain::menu::{DrinkChoice, validate_choice};
 use domain::order::{Order, OrderCommand, OrderState};
 use domain::ports::{
-    CallbackError, ConfigReader, EventBus, OrderReader, OrderWriter, TaskCallbacks, apply_command,
+    ApiOrderStore, CallbackError, ConfigReader, EventBus, OrderReader, OrderWriter, TaskCallbacks,
+    apply_command,
 };
+
+pub mod orders_api;
 use domain::{AppError, Caller};
 use serde_json::{Value, json};
 
@@ -33,21 +37,29 @@ use serde_json::{Value, json};
 pub const MAX_ITEMS: usize = 100;
 
 /// The capabilities the order manager uses.
-pub struct OrderManager<O, C, B, T> {
+pub struct OrderManager<O, C, B, T, A> {
     pub orders: O,
     pub config: C,
     pub bus: B,
     pub callbacks: T,
+    /// The orders API's table (seed 002).
+    pub api_orders: A,
 }
 
-impl<O, C, B, T> OrderManager<O, C, B, T>
+impl<O, C, B, T, A> OrderManager<O, C, B, T, A>
 where
     O: OrderReader + OrderWriter,
     C: ConfigReader,
     B: EventBus,
     T: TaskCallbacks,
+    A: ApiOrderStore,
 {
     pub async fn handle(&self, req: &Request, now_ms: i64) -> Response {
+        // Boxed: its future is separate from the order routes' (and keeps the nesting of the
+        // handler's future type within the compiler's layout depth).
+        if let Some(answer) = Box::pin(orders_api::handle(&self.api_orders, req, now_ms)).await {
+            return answer;
+        }
         apigw::respond(self.route(req, now_ms).await)
     }
 

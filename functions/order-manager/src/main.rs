@@ -1,4 +1,6 @@
-use adapters::{ConfigTable, EventBridgeBus, OrderTable, StepFunctionsCallbacks, aws};
+use adapters::{
+    ApiOrderTable, ConfigTable, EventBridgeBus, OrderTable, StepFunctionsCallbacks, aws,
+};
 use domain::events::{Detail, WorkflowStarted};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use order_manager::{Invocation, OrderManager};
@@ -11,7 +13,8 @@ async fn main() -> Result<(), Error> {
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     let manager = OrderManager {
         orders: OrderTable::new(dynamo.clone(), aws::env("ORDER_TABLE")?),
-        config: ConfigTable::new(dynamo, aws::env("CONFIG_TABLE")?),
+        config: ConfigTable::new(dynamo.clone(), aws::env("CONFIG_TABLE")?),
+        api_orders: ApiOrderTable::new(dynamo, aws::env("ORDERS_API_TABLE")?),
         bus: EventBridgeBus::new(
             aws_sdk_eventbridge::Client::new(&sdk),
             aws::env("EVENT_BUS_NAME")?,

@@ -2,7 +2,7 @@
 //! event bus and the workflow callbacks recorded in memory.
 
 use adapters::memory::{Callback, RecordingBus, RecordingCallbacks};
-use adapters::{ConfigTable, OrderTable};
+use adapters::{ApiOrderTable, ConfigTable, OrderTable};
 use apigw::testing::{claims, request};
 use aws_lambda_events::encodings::Body;
 use domain::order::{Order, OrderCommand, OrderState};
@@ -12,7 +12,8 @@ use order_manager::OrderManager;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-type Manager = OrderManager<OrderTable, ConfigTable, RecordingBus, RecordingCallbacks>;
+type Manager =
+    OrderManager<OrderTable, ConfigTable, RecordingBus, RecordingCallbacks, ApiOrderTable>;
 
 struct Fixture {
     t: TestTables,
@@ -30,6 +31,7 @@ impl Fixture {
             config: t.config.clone(),
             bus: RecordingBus::default(),
             callbacks: RecordingCallbacks::default(),
+            api_orders: t.api_orders.clone(),
         };
         Fixture { t, m }
     }

@@ -12,6 +12,7 @@
 
 use apigw::task::{INVALID_INPUT, ORDER_CLOSED, RESTAURANT_REJECTED, TaskFailure};
 use domain::events::{Detail, ManagerWaitingCompletion, ProcessorWaitingCompletion};
+use domain::lifecycle::Channel;
 use domain::menu::MenuItem;
 use domain::order::{Order, OrderCommand};
 use domain::ports::{ConfigReader, EventBus, OrderReader, OrderWriter, apply_command};
@@ -75,8 +76,12 @@ where
                 format!("The order is already {}", order.state),
             ));
         }
-        check_makeable(&self.config.menu().await?, requested_drink(&order))
-            .map_err(|why| TaskFailure::new(RESTAURANT_REJECTED, why))?;
+        // An orders-API order names no drink: the store's own system sold it, and only its
+        // total is known. Everything else must be something the menu can make now.
+        if order.channel != Channel::Api {
+            check_makeable(&self.config.menu().await?, requested_drink(&order))
+                .map_err(|why| TaskFailure::new(RESTAURANT_REJECTED, why))?;
+        }
 
         let Some(token) = req.task_token else {
             // A direct order: accepted is done; it keeps its number for the receipt.

@@ -1,8 +1,9 @@
 use adapters::aws;
 use adapters::starter::StepFunctionsStarter;
-use aws_lambda_events::sqs::SqsEvent;
 use domain::lifecycle::Pricing;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+use sqs_poller::Invocation;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -19,9 +20,16 @@ async fn main() -> Result<(), Error> {
         )?,
     };
     let starter = &starter;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let now = chrono::Utc::now().timestamp_millis();
-        Ok::<_, Error>(sqs_poller::handle(event.payload, starter, pricing, now).await)
+        Ok::<Value, Error>(match Invocation::classify(event.payload)? {
+            Invocation::Queue(batch) => {
+                serde_json::to_value(sqs_poller::handle(batch, starter, pricing, now).await)?
+            }
+            Invocation::Stream(rows) => {
+                serde_json::to_value(sqs_poller::handle_stream(rows, starter).await)?
+            }
+        })
     }))
     .await
 }

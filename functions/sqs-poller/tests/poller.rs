@@ -316,3 +316,85 @@ async fn the_sample_batch_starts_every_order() {
         .collect();
     assert_eq!(channels, [json!("qr"), json!("direct")]);
 }
+
+// ------------------------------------------------------------------ orders-API table stream
+
+fn stream_sample() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../events/sqs-poller-orders-api-stream.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// `events/sqs-poller-orders-api-stream.json`: a new orders-API row starts the workflow named
+/// by its lifecycle id, charging its grand total, for its user.
+#[tokio::test]
+async fn a_new_orders_api_row_starts_its_workflow_once() {
+    let raw = stream_sample();
+    let Ok(sqs_poller::Invocation::Stream(rows)) = sqs_poller::Invocation::classify(raw.clone())
+    else {
+        panic!("a DynamoDB stream event is classified as such");
+    };
+    let starter = RecordingStarter::default();
+    let response = sqs_poller::handle_stream(rows.clone(), &starter).await;
+    assert!(response.batch_item_failures.is_empty());
+    let input = starter
+        .input_of("Lx3kP0b9QmZ7tY2wV8sRa")
+        .expect("started by lifecycle id");
+    assert_eq!(input["channel"], "api");
+    assert_eq!(input["amount"], 11000);
+    assert_eq!(input["userId"], "user01");
+    assert_eq!(input["needsDrink"], false);
+    assert_eq!(input["acceptedAt"], 1_763_750_000_000_i64);
+    // The batch again (a retry): the execution exists, nothing new starts, nothing fails.
+    let response = sqs_poller::handle_stream(rows, &starter).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(starter.started().len(), 1);
+}
+
+#[tokio::test]
+async fn a_stream_batch_stops_at_the_first_failure_and_reports_it() {
+    let mut raw = stream_sample();
+    let first = raw["Records"][0].clone();
+    let mut second = first.clone();
+    second["dynamodb"]["NewImage"]["lifecycle_id"] = json!({"S": "second-order"});
+    second["dynamodb"]["SequenceNumber"] = json!("000000000000000000002");
+    let mut modify = first.clone();
+    modify["eventName"] = json!("MODIFY");
+    modify["dynamodb"]["NewImage"]["lifecycle_id"] = json!({"S": "not-a-new-order"});
+    raw["Records"] = json!([modify, first, second]);
+    let rows: aws_lambda_events::dynamodb::Event = serde_json::from_value(raw).unwrap();
+
+    let starter = RecordingStarter::default();
+    starter.fail_for("Lx3kP0b9QmZ7tY2wV8sRa");
+    let response = sqs_poller::handle_stream(rows.clone(), &starter).await;
+    let failed: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone().unwrap_or_default())
+        .collect();
+    // The failed row is reported and the one after it waits (records of a shard stay in order);
+    // a changed row is not a new order.
+    assert_eq!(failed, ["000000000000000000001"]);
+    assert!(starter.started().is_empty());
+
+    starter.recover("Lx3kP0b9QmZ7tY2wV8sRa");
+    let response = sqs_poller::handle_stream(rows, &starter).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(names(&starter), ["Lx3kP0b9QmZ7tY2wV8sRa", "second-order"]);
+}
+
+#[tokio::test]
+async fn a_row_that_is_not_an_order_is_reported_not_dropped() {
+    let mut raw = stream_sample();
+    raw["Records"][0]["dynamodb"]["NewImage"]
+        .as_object_mut()
+        .unwrap()
+        .remove("grand_total_cents");
+    let rows = serde_json::from_value(raw).unwrap();
+    let starter = RecordingStarter::default();
+    let response = sqs_poller::handle_stream(rows, &starter).await;
+    assert_eq!(response.batch_item_failures.len(), 1);
+    assert!(starter.started().is_empty());
+}

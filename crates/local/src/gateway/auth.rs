@@ -35,6 +35,8 @@ pub struct AccessTokenClaims {
     pub iat: i64,
     pub jti: String,
     pub client_id: String,
+    /// Absent from a client-credentials token (a machine has no user name).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub username: String,
 }
 
@@ -122,6 +124,22 @@ impl LocalAuth {
             client_id: self.client_id.clone(),
             username: sub.to_owned(),
         }
+    }
+
+    /// The claims of a client-credentials access token (a store's system): `sub` and
+    /// `client_id` are the app client `client`, `scope` holds `scopes`, and there is no user
+    /// name and no group, as in Cognito.
+    pub fn client_claims(
+        &self,
+        client: &str,
+        scopes: &[String],
+        ttl: Duration,
+    ) -> AccessTokenClaims {
+        let mut claims = self.claims(client, &[], ttl);
+        claims.scope = scopes.join(" ");
+        claims.client_id = client.to_owned();
+        claims.username = String::new();
+        claims
     }
 
     /// Signs any claims (HS256).
