@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// Execution status, as in AWS.
@@ -96,11 +96,13 @@ pub struct ExecutionSnapshot {
 }
 
 /// Where snapshots are kept. Calls are synchronous and made from the
-/// engine's tasks, so implementations should be quick.
+/// engine's tasks, so implementations should be quick. A `save` that
+/// returns `Ok` must be durable (survive a crash of the host).
 pub trait ExecutionStore: Send + Sync {
     /// Saves (replaces) the snapshot of one execution.
     fn save(&self, snapshot: &ExecutionSnapshot) -> Result<(), StoreError>;
-    /// Loads all saved snapshots.
+    /// Loads all saved snapshots. A snapshot that cannot be read is set
+    /// aside (and logged) rather than failing the whole load.
     fn load_all(&self) -> Result<Vec<ExecutionSnapshot>, StoreError>;
 }
 
@@ -137,9 +139,14 @@ impl ExecutionStore for MemoryStore {
     }
 }
 
-/// One JSON file per execution in a directory. Files are written to a
-/// temporary name and renamed, so a crash never leaves a half-written
-/// snapshot.
+/// One JSON file per execution in a directory.
+///
+/// Writes are durable: each snapshot goes to a temporary file in the same
+/// directory, which is fsynced, renamed over the target, and then the
+/// directory itself is fsynced (so the rename survives a power loss).
+/// Loading skips files it cannot read or parse: they are renamed to
+/// `*.corrupt` and logged, so one bad file does not stop the others from
+/// being resumed.
 #[derive(Debug, Clone)]
 pub struct FileStore {
     dir: PathBuf,
@@ -154,41 +161,96 @@ impl FileStore {
     }
 
     fn file_for(&self, arn: &str) -> PathBuf {
-        let safe: String = arn
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        // Different ARNs could sanitise to the same name; a short hash of
-        // the real ARN keeps them apart.
-        let h = arn.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-            (h ^ b as u64).wrapping_mul(0x100000001b3)
-        });
-        self.dir.join(format!("{safe}-{h:016x}.json"))
+        self.dir.join(format!("{}.json", file_stem(arn)))
+    }
+}
+
+/// A file name for an ARN: its safe characters plus a hash of the whole
+/// ARN, since different ARNs could sanitise to the same name.
+pub(crate) fn file_stem(arn: &str) -> String {
+    let safe: String = arn
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let h = arn.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    });
+    format!("{safe}-{h:016x}")
+}
+
+/// Replaces `path` with `bytes` so that after a crash the file holds
+/// either the old or the new content, never a mix: temp file in the same
+/// directory, fsync, rename, fsync of the directory.
+pub(crate) fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    use std::io::Write;
+    let dir = path
+        .parent()
+        .ok_or_else(|| StoreError::Other(format!("{} has no directory", path.display())))?;
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = PathBuf::from(tmp_name);
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    sync_dir(dir)
+}
+
+/// Makes renames and new files in `dir` durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+/// Renames an unreadable file to `<name>.corrupt` so that it is kept for
+/// inspection but no longer loaded, and logs it.
+pub(crate) fn quarantine(path: &Path, why: &dyn std::fmt::Display) {
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(".corrupt");
+    match std::fs::rename(path, &aside) {
+        Ok(()) => tracing::warn!(
+            file = %path.display(),
+            moved_to = %Path::new(&aside).display(),
+            error = %why,
+            "unreadable checkpoint moved aside"
+        ),
+        Err(e) => tracing::error!(
+            file = %path.display(),
+            error = %why,
+            rename_error = %e,
+            "unreadable checkpoint skipped (could not move it aside)"
+        ),
     }
 }
 
 impl ExecutionStore for FileStore {
     fn save(&self, snapshot: &ExecutionSnapshot) -> Result<(), StoreError> {
-        let path = self.file_for(&snapshot.execution_arn);
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec(snapshot)?)?;
-        std::fs::rename(&tmp, &path)?;
-        Ok(())
+        write_durably(
+            &self.file_for(&snapshot.execution_arn),
+            &serde_json::to_vec(snapshot)?,
+        )
     }
 
     fn load_all(&self) -> Result<Vec<ExecutionSnapshot>, StoreError> {
         let mut out = Vec::new();
         for entry in std::fs::read_dir(&self.dir)? {
             let p = entry?.path();
-            if p.extension().and_then(|e| e.to_str()) == Some("json") {
-                let bytes = std::fs::read(&p)?;
-                out.push(serde_json::from_slice(&bytes)?);
+            if p.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let parsed = std::fs::read(&p)
+                .map_err(StoreError::from)
+                .and_then(|bytes| Ok(serde_json::from_slice(&bytes)?));
+            match parsed {
+                Ok(snapshot) => out.push(snapshot),
+                Err(e) => quarantine(&p, &e),
             }
         }
         Ok(out)

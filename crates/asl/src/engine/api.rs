@@ -197,6 +197,7 @@ impl Engine {
                     }],
                     checkpoint: None,
                     tokens: Vec::new(),
+                    store_error: None,
                 }),
                 done: watch::channel(false).0,
                 abort: Mutex::new(None),
@@ -208,7 +209,14 @@ impl Engine {
             inner: self.inner.clone(),
             exec: exec.clone(),
         };
-        ctx.save();
+        // The caller (e.g. a queue poller) must learn that the execution
+        // is not durable, so that it keeps its message and retries; the
+        // execution is then forgotten, as if it had never started.
+        if let Err(e) = ctx.save() {
+            lock(&self.inner.reg).executions.remove(&exec.arn);
+            tracing::error!(execution = %exec.arn, error = %e, "cannot checkpoint a new execution");
+            return Err(e.into());
+        }
         let handle = rt.spawn(run_execution(ctx, None));
         *lock(&exec.abort) = Some(handle.abort_handle());
         Ok(exec.arn.clone())

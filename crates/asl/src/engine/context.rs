@@ -3,6 +3,7 @@
 
 use super::{Exec, Inner, lock, ts};
 use crate::clock::BoxFuture;
+use crate::error::StoreError;
 use crate::history::{EventType, HistoryEvent};
 use crate::store::{Checkpoint, ExecutionSnapshot, ExecutionStatus};
 use chrono::{DateTime, Utc};
@@ -66,11 +67,37 @@ impl Ctx {
         }
     }
 
-    /// Persists the execution. A store failure cannot be reported to anyone
-    /// at this point; the execution carries on (the next save may succeed).
-    pub(super) fn save(&self) {
+    /// Writes the execution to the store.
+    pub(super) fn save(&self) -> Result<(), StoreError> {
         let snap = self.snapshot();
-        let _ = self.inner.store.save(&snap);
+        self.inner.store.save(&snap)
+    }
+
+    /// Saves a running execution's progress. There is no caller to hand a
+    /// failure to, so the execution carries on in memory (stopping it would
+    /// turn a disk problem into a failed order); the failure is logged once
+    /// per failing stretch and shown in `checkpoint_error` until a later
+    /// save succeeds.
+    pub(super) fn persist(&self) {
+        let result = self.save();
+        let mut r = lock(&self.exec.rec);
+        match (result, r.store_error.is_some()) {
+            (Ok(()), false) => {}
+            (Ok(()), true) => {
+                r.store_error = None;
+                tracing::info!(execution = %self.exec.arn, "checkpoint writes recovered");
+            }
+            (Err(e), was_failing) => {
+                if !was_failing {
+                    tracing::error!(
+                        execution = %self.exec.arn,
+                        error = %e,
+                        "checkpoint write failed; the execution continues in memory"
+                    );
+                }
+                r.store_error = Some(e.to_string());
+            }
+        }
     }
 
     pub(super) fn checkpoint(&self, cp: Checkpoint) {
@@ -81,7 +108,7 @@ impl Ctx {
             }
             r.checkpoint = Some(cp);
         }
-        self.save();
+        self.persist();
     }
 
     /// Moves the execution to a final status; false if it already was final.
@@ -139,7 +166,7 @@ impl Ctx {
                 reg.done_tokens.insert(t);
             }
         }
-        self.save();
+        self.persist();
         self.exec.done.send_replace(true);
         true
     }

@@ -63,6 +63,11 @@ pub struct ExecutionDescription {
     pub start_date: DateTime<Utc>,
     /// Stop time.
     pub stop_date: Option<DateTime<Utc>>,
+    /// Set while the execution's latest progress is not in the store: the
+    /// last checkpoint write failed (the message says why) and none has
+    /// succeeded since. The execution keeps running in memory, but a crash
+    /// now would resume it from an older checkpoint.
+    pub checkpoint_error: Option<String>,
 }
 
 /// Public view of a state machine.
@@ -118,6 +123,8 @@ struct ExecRecord {
     history: Vec<HistoryEvent>,
     checkpoint: Option<Checkpoint>,
     tokens: Vec<String>,
+    /// The last checkpoint write error, cleared by the next successful one.
+    store_error: Option<String>,
 }
 
 struct Exec {
@@ -222,5 +229,6 @@ fn describe(e: &Exec) -> ExecutionDescription {
         cause: r.cause.clone(),
         start_date: e.start,
         stop_date: r.stop,
+        checkpoint_error: r.store_error.clone(),
     }
 }

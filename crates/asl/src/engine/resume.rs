@@ -23,8 +23,15 @@ impl Engine {
         let snapshots = self.inner.store.load_all()?;
         let mut restarted = 0;
         for s in snapshots {
-            let Some(exec) = self.restore(&s)? else {
-                continue;
+            // One execution that cannot be restored (e.g. its definition no
+            // longer parses) must not keep the others from resuming.
+            let exec = match self.restore(&s) {
+                Ok(Some(exec)) => exec,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::error!(execution = %s.execution_arn, error = %e, "cannot resume execution; skipped");
+                    continue;
+                }
             };
             let ctx = Ctx {
                 inner: self.inner.clone(),
@@ -79,6 +86,7 @@ impl Engine {
                 } else {
                     Vec::new()
                 },
+                store_error: None,
             }),
             done: watch::channel(!running).0,
             abort: Mutex::new(None),
