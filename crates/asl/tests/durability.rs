@@ -4,8 +4,8 @@
 mod common;
 
 use asl::{
-    Engine, EngineError, ExecutionSnapshot, ExecutionStatus, ExecutionStore, FileStore,
-    MemoryStore, StoreError,
+    Engine, EngineError, ExecutionRecord, ExecutionStatus, ExecutionStore, FileStore, HistoryEvent,
+    MemoryStore, StoreError, StoredExecution,
 };
 use common::handler;
 use serde_json::{Value, json};
@@ -99,7 +99,7 @@ fn start_execution_fails_when_the_checkpoint_cannot_be_written() {
     let store: Arc<dyn ExecutionStore> = Arc::new(FileStore::new(&dir).unwrap());
     // A regular file where the directory was: not writable even for root,
     // which permission bits would not stop.
-    std::fs::remove_dir(&dir).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
     std::fs::write(&dir, b"").unwrap();
     runtime().block_on(async {
         let e = Engine::builder(asl_echo()).store(store.clone()).build();
@@ -165,16 +165,37 @@ struct FlakyStore {
     failing: AtomicBool,
 }
 
-impl ExecutionStore for FlakyStore {
-    fn save(&self, snapshot: &ExecutionSnapshot) -> Result<(), StoreError> {
+impl FlakyStore {
+    fn check(&self) -> Result<(), StoreError> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(StoreError::Other("disk full".into()));
         }
-        self.inner.save(snapshot)
+        Ok(())
+    }
+}
+
+impl ExecutionStore for FlakyStore {
+    fn save_definition(&self, id: &str, definition: &str) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.save_definition(id, definition)
     }
 
-    fn load_all(&self) -> Result<Vec<ExecutionSnapshot>, StoreError> {
+    fn append_history(&self, arn: &str, events: &[HistoryEvent]) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.append_history(arn, events)
+    }
+
+    fn save_record(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
+        self.check()?;
+        self.inner.save_record(record)
+    }
+
+    fn load_all(&self) -> Result<Vec<StoredExecution>, StoreError> {
         self.inner.load_all()
+    }
+
+    fn remove(&self, arn: &str) -> Result<(), StoreError> {
+        self.inner.remove(arn)
     }
 }
 
@@ -209,7 +230,7 @@ async fn a_later_checkpoint_failure_is_reported_and_the_execution_continues() {
         .load_all()
         .unwrap()
         .into_iter()
-        .map(|s| json!(s.status))
+        .map(|s| json!(s.record.status))
         .collect();
     assert_eq!(saved, vec![json!("SUCCEEDED")]);
 }

@@ -10,7 +10,7 @@ use crate::clock::RealClock;
 use crate::definition;
 use crate::error::EngineError;
 use crate::history::{EventType, HistoryEvent};
-use crate::store::{ExecutionStatus, MemoryStore};
+use crate::store::{ExecutionStatus, MemoryStore, definition_id};
 use crate::task::TaskHandler;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -30,6 +30,7 @@ impl Engine {
             store: Arc::new(MemoryStore::new()),
             region: "local".into(),
             account: "000000000000".into(),
+            retention: super::DEFAULT_RETENTION,
         }
     }
 
@@ -68,6 +69,7 @@ impl Engine {
                 arn: arn.clone(),
                 name: name.to_string(),
                 definition: definition.to_string(),
+                definition_id: definition_id(definition),
                 machine,
                 created: self.inner.clock.now(),
             }),
@@ -89,6 +91,7 @@ impl Engine {
                 arn: old.arn.clone(),
                 name: old.name.clone(),
                 definition: definition.to_string(),
+                definition_id: definition_id(definition),
                 machine,
                 created: old.created,
             }),
@@ -158,53 +161,8 @@ impl Engine {
         if !valid_name(&name) {
             return Err(EngineError::InvalidName(name));
         }
-        let exec = {
-            let mut reg = lock(&self.inner.reg);
-            let sm = reg
-                .machines
-                .get(state_machine_arn)
-                .cloned()
-                .ok_or_else(|| EngineError::StateMachineDoesNotExist(state_machine_arn.into()))?;
-            let arn = format!(
-                "arn:aws:states:{}:{}:execution:{}:{name}",
-                self.inner.region, self.inner.account, sm.name
-            );
-            if reg.executions.contains_key(&arn) {
-                return Err(EngineError::ExecutionAlreadyExists(arn));
-            }
-            let start = self.inner.clock.now();
-            let exec = Arc::new(Exec {
-                arn: arn.clone(),
-                name,
-                sm_arn: sm.arn.clone(),
-                sm_name: sm.name.clone(),
-                definition: sm.definition.clone(),
-                machine: sm.machine.clone(),
-                input: input.clone(),
-                start,
-                rec: Mutex::new(ExecRecord {
-                    status: ExecutionStatus::Running,
-                    output: None,
-                    error: None,
-                    cause: None,
-                    stop: None,
-                    history: vec![HistoryEvent {
-                        id: 1,
-                        previous_event_id: 0,
-                        timestamp: start,
-                        event_type: EventType::ExecutionStarted,
-                        details: json!({"input": input, "stateMachineArn": sm.arn}),
-                    }],
-                    checkpoint: None,
-                    tokens: Vec::new(),
-                    store_error: None,
-                }),
-                done: watch::channel(false).0,
-                abort: Mutex::new(None),
-            });
-            reg.executions.insert(arn, exec.clone());
-            exec
-        };
+        self.expire_if_due();
+        let (exec, sm) = self.register_execution(state_machine_arn, name, input)?;
         let ctx = Ctx {
             inner: self.inner.clone(),
             exec: exec.clone(),
@@ -212,7 +170,12 @@ impl Engine {
         // The caller (e.g. a queue poller) must learn that the execution
         // is not durable, so that it keeps its message and retries; the
         // execution is then forgotten, as if it had never started.
-        if let Err(e) = ctx.save() {
+        let saved = self
+            .inner
+            .store
+            .save_definition(&sm.definition_id, &sm.definition)
+            .and_then(|()| ctx.flush());
+        if let Err(e) = saved {
             lock(&self.inner.reg).executions.remove(&exec.arn);
             tracing::error!(execution = %exec.arn, error = %e, "cannot checkpoint a new execution");
             return Err(e.into());
@@ -220,6 +183,62 @@ impl Engine {
         let handle = rt.spawn(run_execution(ctx, None));
         *lock(&exec.abort) = Some(handle.abort_handle());
         Ok(exec.arn.clone())
+    }
+
+    /// Creates a RUNNING execution (in memory only) and registers it.
+    fn register_execution(
+        &self,
+        state_machine_arn: &str,
+        name: String,
+        input: Value,
+    ) -> Result<(Arc<Exec>, Arc<MachineEntry>), EngineError> {
+        let mut reg = lock(&self.inner.reg);
+        let sm = reg
+            .machines
+            .get(state_machine_arn)
+            .cloned()
+            .ok_or_else(|| EngineError::StateMachineDoesNotExist(state_machine_arn.into()))?;
+        let arn = format!(
+            "arn:aws:states:{}:{}:execution:{}:{name}",
+            self.inner.region, self.inner.account, sm.name
+        );
+        if reg.executions.contains_key(&arn) {
+            return Err(EngineError::ExecutionAlreadyExists(arn));
+        }
+        let start = self.inner.clock.now();
+        let exec = Arc::new(Exec {
+            arn: arn.clone(),
+            name,
+            sm_arn: sm.arn.clone(),
+            sm_name: sm.name.clone(),
+            definition_id: sm.definition_id.clone(),
+            machine: sm.machine.clone(),
+            input: input.clone(),
+            start,
+            rec: Mutex::new(ExecRecord {
+                status: ExecutionStatus::Running,
+                output: None,
+                error: None,
+                cause: None,
+                stop: None,
+                history: vec![HistoryEvent {
+                    id: 1,
+                    previous_event_id: 0,
+                    timestamp: start,
+                    event_type: EventType::ExecutionStarted,
+                    details: json!({"input": input, "stateMachineArn": sm.arn}),
+                }],
+                checkpoint: None,
+                tokens: Vec::new(),
+                store_error: None,
+                stored_events: 0,
+            }),
+            done: watch::channel(false).0,
+            abort: Mutex::new(None),
+            store_writes: Mutex::new(()),
+        });
+        reg.executions.insert(arn, exec.clone());
+        Ok((exec, sm))
     }
 
     fn exec(&self, arn: &str) -> Result<Arc<Exec>, EngineError> {

@@ -3,9 +3,9 @@
 
 use super::{Exec, Inner, lock, ts};
 use crate::clock::BoxFuture;
-use crate::error::StoreError;
+
 use crate::history::{EventType, HistoryEvent};
-use crate::store::{Checkpoint, ExecutionSnapshot, ExecutionStatus};
+use crate::store::ExecutionStatus;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -43,72 +43,6 @@ impl Ctx {
             event_type,
             details,
         });
-    }
-
-    pub(super) fn snapshot(&self) -> ExecutionSnapshot {
-        let e = &self.exec;
-        let r = lock(&e.rec);
-        ExecutionSnapshot {
-            execution_arn: e.arn.clone(),
-            name: e.name.clone(),
-            state_machine_arn: e.sm_arn.clone(),
-            state_machine_name: e.sm_name.clone(),
-            definition: e.definition.clone(),
-            status: r.status,
-            input: e.input.clone(),
-            output: r.output.clone(),
-            error: r.error.clone(),
-            cause: r.cause.clone(),
-            start_date: e.start,
-            stop_date: r.stop,
-            checkpoint: r.checkpoint.clone(),
-            task_tokens: r.tokens.clone(),
-            history: r.history.clone(),
-        }
-    }
-
-    /// Writes the execution to the store.
-    pub(super) fn save(&self) -> Result<(), StoreError> {
-        let snap = self.snapshot();
-        self.inner.store.save(&snap)
-    }
-
-    /// Saves a running execution's progress. There is no caller to hand a
-    /// failure to, so the execution carries on in memory (stopping it would
-    /// turn a disk problem into a failed order); the failure is logged once
-    /// per failing stretch and shown in `checkpoint_error` until a later
-    /// save succeeds.
-    pub(super) fn persist(&self) {
-        let result = self.save();
-        let mut r = lock(&self.exec.rec);
-        match (result, r.store_error.is_some()) {
-            (Ok(()), false) => {}
-            (Ok(()), true) => {
-                r.store_error = None;
-                tracing::info!(execution = %self.exec.arn, "checkpoint writes recovered");
-            }
-            (Err(e), was_failing) => {
-                if !was_failing {
-                    tracing::error!(
-                        execution = %self.exec.arn,
-                        error = %e,
-                        "checkpoint write failed; the execution continues in memory"
-                    );
-                }
-                r.store_error = Some(e.to_string());
-            }
-        }
-    }
-
-    pub(super) fn checkpoint(&self, cp: Checkpoint) {
-        {
-            let mut r = lock(&self.exec.rec);
-            if r.status != ExecutionStatus::Running {
-                return;
-            }
-            r.checkpoint = Some(cp);
-        }
-        self.persist();
     }
 
     /// Moves the execution to a final status; false if it already was final.

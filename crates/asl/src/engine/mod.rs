@@ -17,6 +17,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 mod api;
@@ -25,6 +26,7 @@ mod context;
 mod io;
 mod map;
 mod parallel;
+mod persist;
 mod resume;
 mod retry;
 mod run;
@@ -87,6 +89,8 @@ struct MachineEntry {
     arn: String,
     name: String,
     definition: String,
+    /// Content hash under which the store keeps the definition.
+    definition_id: String,
     machine: Arc<StateMachine>,
     created: DateTime<Utc>,
 }
@@ -125,6 +129,8 @@ struct ExecRecord {
     tokens: Vec<String>,
     /// The last checkpoint write error, cleared by the next successful one.
     store_error: Option<String>,
+    /// How many of `history`'s events the store has.
+    stored_events: usize,
 }
 
 struct Exec {
@@ -132,13 +138,16 @@ struct Exec {
     name: String,
     sm_arn: String,
     sm_name: String,
-    definition: String,
+    definition_id: String,
     machine: Arc<StateMachine>,
     input: Value,
     start: DateTime<Utc>,
     rec: Mutex<ExecRecord>,
     done: watch::Sender<bool>,
     abort: Mutex<Option<tokio::task::AbortHandle>>,
+    /// Held while writing to the store, so that writes of one execution
+    /// (the run loop and `stop_execution`) reach it in order.
+    store_writes: Mutex<()>,
 }
 
 struct Inner {
@@ -147,7 +156,10 @@ struct Inner {
     store: Arc<dyn ExecutionStore>,
     region: String,
     account: String,
+    retention: Duration,
     reg: Mutex<Registry>,
+    /// When finished executions were last checked for expiry.
+    last_expiry: Mutex<Option<DateTime<Utc>>>,
 }
 
 /// Builder for [`Engine`].
@@ -157,7 +169,11 @@ pub struct EngineBuilder {
     store: Arc<dyn ExecutionStore>,
     region: String,
     account: String,
+    retention: Duration,
 }
+
+/// How long finished executions are kept by default: 90 days, as in AWS.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 
 impl EngineBuilder {
     /// Sets the clock (default: [`RealClock`](crate::RealClock)).
@@ -184,6 +200,13 @@ impl EngineBuilder {
         self
     }
 
+    /// Sets how long finished executions stay queryable (and stored) after
+    /// they stop (default [`DEFAULT_RETENTION`], 90 days).
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
     /// Builds the engine.
     pub fn build(self) -> Engine {
         Engine {
@@ -193,7 +216,9 @@ impl EngineBuilder {
                 store: self.store,
                 region: self.region,
                 account: self.account,
+                retention: self.retention,
                 reg: Mutex::new(Registry::default()),
+                last_expiry: Mutex::new(None),
             }),
         }
     }

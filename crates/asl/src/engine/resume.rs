@@ -5,7 +5,7 @@ use super::run::run_execution;
 use super::{Engine, Exec, ExecRecord, MachineEntry, TokenSlot, lock};
 use crate::definition;
 use crate::error::EngineError;
-use crate::store::{ExecutionSnapshot, ExecutionStatus};
+use crate::store::{ExecutionStatus, StoredExecution};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 
@@ -20,16 +20,21 @@ impl Engine {
     pub fn resume(&self) -> Result<usize, EngineError> {
         let rt = tokio::runtime::Handle::try_current()
             .map_err(|e| EngineError::NoRuntime(e.to_string()))?;
-        let snapshots = self.inner.store.load_all()?;
+        let stored = self.inner.store.load_all()?;
+        let now = self.inner.clock.now();
         let mut restarted = 0;
-        for s in snapshots {
+        for s in stored {
+            if self.is_expired(s.record.stop_date, now) {
+                self.forget_expired(&s.record.execution_arn);
+                continue;
+            }
             // One execution that cannot be restored (e.g. its definition no
             // longer parses) must not keep the others from resuming.
             let exec = match self.restore(&s) {
                 Ok(Some(exec)) => exec,
                 Ok(None) => continue,
                 Err(e) => {
-                    tracing::error!(execution = %s.execution_arn, error = %e, "cannot resume execution; skipped");
+                    tracing::error!(execution = %s.record.execution_arn, error = %e, "cannot resume execution; skipped");
                     continue;
                 }
             };
@@ -37,7 +42,7 @@ impl Engine {
                 inner: self.inner.clone(),
                 exec: exec.clone(),
             };
-            let handle = rt.spawn(run_execution(ctx, s.checkpoint.clone()));
+            let handle = rt.spawn(run_execution(ctx, s.record.checkpoint.clone()));
             *lock(&exec.abort) = Some(handle.abort_handle());
             restarted += 1;
         }
@@ -46,8 +51,9 @@ impl Engine {
 
     /// Registers one saved execution (and its state machine if unknown).
     /// Returns it when it is RUNNING and must be restarted.
-    fn restore(&self, s: &ExecutionSnapshot) -> Result<Option<Arc<Exec>>, EngineError> {
-        let machine = Arc::new(definition::parse(&s.definition)?);
+    fn restore(&self, stored: &StoredExecution) -> Result<Option<Arc<Exec>>, EngineError> {
+        let machine = Arc::new(definition::parse(&stored.definition)?);
+        let s = &stored.record;
         let mut reg = lock(&self.inner.reg);
         if reg.executions.contains_key(&s.execution_arn) {
             return Ok(None);
@@ -58,7 +64,8 @@ impl Engine {
                 Arc::new(MachineEntry {
                     arn: s.state_machine_arn.clone(),
                     name: s.state_machine_name.clone(),
-                    definition: s.definition.clone(),
+                    definition: stored.definition.clone(),
+                    definition_id: s.definition_id.clone(),
                     machine: machine.clone(),
                     created: s.start_date,
                 })
@@ -69,7 +76,7 @@ impl Engine {
             name: s.name.clone(),
             sm_arn: s.state_machine_arn.clone(),
             sm_name: s.state_machine_name.clone(),
-            definition: s.definition.clone(),
+            definition_id: s.definition_id.clone(),
             machine,
             input: s.input.clone(),
             start: s.start_date,
@@ -79,7 +86,7 @@ impl Engine {
                 error: s.error.clone(),
                 cause: s.cause.clone(),
                 stop: s.stop_date,
-                history: s.history.clone(),
+                history: stored.history.clone(),
                 checkpoint: s.checkpoint.clone(),
                 tokens: if running {
                     s.task_tokens.clone()
@@ -87,9 +94,11 @@ impl Engine {
                     Vec::new()
                 },
                 store_error: None,
+                stored_events: stored.history.len(),
             }),
             done: watch::channel(!running).0,
             abort: Mutex::new(None),
+            store_writes: Mutex::new(()),
         });
         reg.executions.insert(s.execution_arn.clone(), exec.clone());
         if !running {
@@ -109,5 +118,14 @@ impl Engine {
             );
         }
         Ok(Some(exec))
+    }
+
+    fn forget_expired(&self, arn: &str) {
+        match self.inner.store.remove(arn) {
+            Ok(()) => tracing::info!(execution = %arn, "expired execution deleted"),
+            Err(e) => {
+                tracing::warn!(execution = %arn, error = %e, "cannot delete an expired execution")
+            }
+        }
     }
 }

@@ -58,13 +58,17 @@ pub(super) async fn run_with_retry(
         }
         if let Some(delay) = next_retry(state, &err, &mut counts) {
             if top {
-                ctx.checkpoint(Checkpoint {
-                    state_name: state.name.clone(),
-                    input: raw.clone(),
-                    retry_counts: counts.clone(),
-                    task_token: None,
-                    token_submitted: false,
-                });
+                ctx.checkpoint(
+                    Checkpoint {
+                        state_name: state.name.clone(),
+                        input: raw.clone(),
+                        retry_counts: counts.clone(),
+                        task_token: None,
+                        token_submitted: false,
+                        wait_until: None,
+                    },
+                    true,
+                );
             }
             ctx.sleep(delay).await;
             continue;

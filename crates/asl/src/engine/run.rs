@@ -5,7 +5,7 @@
 use super::context::Ctx;
 use super::io::{input_path, output_path, result_path};
 use super::retry::run_with_retry;
-use super::timers::wait_duration;
+use super::timers::{until, wait_duration};
 use crate::choice;
 use crate::clock::BoxFuture;
 use crate::definition::{State, StateKind, StateMachine, StrSource, Transition, WaitSpec};
@@ -69,13 +69,21 @@ pub(super) fn run_machine(
             };
             let r = resume.take();
             if top && r.is_none() {
-                ctx.checkpoint(Checkpoint {
+                // Durable before a state with effects; a Wait makes its own
+                // durable checkpoint once it knows its deadline.
+                let durable = matches!(
+                    state.kind,
+                    StateKind::Task { .. } | StateKind::Parallel { .. } | StateKind::Map { .. }
+                );
+                let cp = Checkpoint {
                     state_name: current.clone(),
                     input: input.clone(),
                     retry_counts: vec![0; state.retry.len()],
                     task_token: None,
                     token_submitted: false,
-                });
+                    wait_until: None,
+                };
+                ctx.checkpoint(cp, durable);
             }
             match run_state(&ctx, state, input, top, r).await? {
                 Outcome::Next(n, out) => {
@@ -119,7 +127,10 @@ async fn run_state(
         StateKind::Choice { choices, default } => {
             choose(ctx, state, raw, &entered, choices, default.as_ref())
         }
-        StateKind::Wait(spec) => wait(ctx, state, raw, &entered, spec).await,
+        StateKind::Wait(spec) => {
+            let deadline = resume.and_then(|c| c.wait_until);
+            wait(ctx, state, raw, &entered, spec, top, deadline).await
+        }
         StateKind::Succeed => {
             let sctx = ctx.context_object(&state.name, &entered, 0, None);
             let eff = input_path(&state.input_path, &raw, &sctx)?;
@@ -196,10 +207,33 @@ async fn wait(
     raw: Value,
     entered: &DateTime<Utc>,
     spec: &WaitSpec,
+    top: bool,
+    resumed_deadline: Option<DateTime<Utc>>,
 ) -> Result<Outcome, StateError> {
     let sctx = ctx.context_object(&state.name, entered, 0, None);
     let eff = input_path(&state.input_path, &raw, &sctx)?;
-    let dur = wait_duration(ctx, spec, &eff, &sctx)?;
+    let dur = match resumed_deadline {
+        // Resumed: only what is left of the original wait.
+        Some(t) => until(ctx, t),
+        None => {
+            let dur = wait_duration(ctx, spec, &eff, &sctx)?;
+            if top {
+                let deadline = chrono::Duration::from_std(dur)
+                    .ok()
+                    .and_then(|d| ctx.now().checked_add_signed(d));
+                let cp = Checkpoint {
+                    state_name: state.name.clone(),
+                    input: raw.clone(),
+                    retry_counts: Vec::new(),
+                    task_token: None,
+                    token_submitted: false,
+                    wait_until: deadline,
+                };
+                ctx.checkpoint(cp, true);
+            }
+            dur
+        }
+    };
     if !dur.is_zero() {
         ctx.sleep(dur).await;
     }

@@ -112,13 +112,17 @@ async fn token_task(
     };
     let cp = |submitted: bool| {
         if at.top {
-            ctx.checkpoint(Checkpoint {
-                state_name: state.name.clone(),
-                input: at.raw.clone(),
-                retry_counts: at.counts.to_vec(),
-                task_token: Some(tok.clone()),
-                token_submitted: submitted,
-            });
+            ctx.checkpoint(
+                Checkpoint {
+                    state_name: state.name.clone(),
+                    input: at.raw.clone(),
+                    retry_counts: at.counts.to_vec(),
+                    task_token: Some(tok.clone()),
+                    token_submitted: submitted,
+                    wait_until: None,
+                },
+                true,
+            );
         }
     };
     if !already_submitted {

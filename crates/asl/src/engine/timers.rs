@@ -47,7 +47,7 @@ pub(super) fn wait_duration(
     })
 }
 
-fn until(ctx: &Ctx, t: DateTime<Utc>) -> Duration {
+pub(super) fn until(ctx: &Ctx, t: DateTime<Utc>) -> Duration {
     (t - ctx.now()).to_std().unwrap_or(Duration::ZERO)
 }
 
