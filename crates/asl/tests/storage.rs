@@ -249,3 +249,76 @@ fn a_resumed_wait_waits_only_for_what_is_left() {
         assert_eq!(d.stop_date, Some(t0() + chrono::Duration::seconds(100)));
     });
 }
+
+/// Records the checkpointed state of every record written.
+#[derive(Default)]
+struct RecordingStore {
+    inner: MemoryStore,
+    written: Mutex<Vec<Option<String>>>,
+}
+
+impl ExecutionStore for RecordingStore {
+    fn save_definition(&self, id: &str, definition: &str) -> Result<(), asl::StoreError> {
+        self.inner.save_definition(id, definition)
+    }
+
+    fn append_history(
+        &self,
+        arn: &str,
+        events: &[asl::HistoryEvent],
+    ) -> Result<(), asl::StoreError> {
+        self.inner.append_history(arn, events)
+    }
+
+    fn save_record(&self, record: &asl::ExecutionRecord) -> Result<(), asl::StoreError> {
+        self.written
+            .lock()
+            .unwrap()
+            .push(record.checkpoint.as_ref().map(|c| {
+                format!(
+                    "{}{}",
+                    c.state_name,
+                    if c.token_submitted { "+" } else { "" }
+                )
+            }));
+        self.inner.save_record(record)
+    }
+
+    fn load_all(&self) -> Result<Vec<asl::StoredExecution>, asl::StoreError> {
+        self.inner.load_all()
+    }
+
+    fn remove(&self, arn: &str) -> Result<(), asl::StoreError> {
+        self.inner.remove(arn)
+    }
+}
+
+#[tokio::test]
+async fn checkpoints_surround_effects_and_skip_pure_states() {
+    let store = Arc::new(RecordingStore::default());
+    let tokens = Tokens::default();
+    let e = Engine::builder(token_keeper(tokens.clone()))
+        .store(store.clone())
+        .build();
+    let def = r#"{"StartAt":"A","States":{
+        "A":{"Type":"Pass","Next":"B"},
+        "B":{"Type":"Choice","Choices":[{"Variable":"$.x","IsPresent":true,"Next":"T"}],"Default":"T"},
+        "T":{"Type":"Task","Resource":"arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+             "Parameters":{"token.$":"$$.Task.Token"},"ResultPath":"$.cb","Next":"C"},
+        "C":{"Type":"Pass","Next":"D"},
+        "D":{"Type":"Pass","End":true}}}"#;
+    let sm = e.create_state_machine("policy", def).unwrap();
+    let arn = e.start_execution(&sm, None, json!({})).unwrap();
+    let token = next_token(&tokens, 1).await;
+    e.send_task_success(&token, json!(1)).unwrap();
+    e.wait_for_execution(&arn).await.unwrap();
+    let written = store.written.lock().unwrap().clone();
+    let s = |v: &str| Some(v.to_string());
+    // Start; entering T, issuing and submitting its token; C right after
+    // the task; the final record. Pass/Choice states A, B and D: nothing.
+    assert_eq!(
+        written,
+        vec![None, s("T"), s("T"), s("T+"), s("C"), None],
+        "{written:?}"
+    );
+}

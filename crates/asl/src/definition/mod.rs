@@ -227,6 +227,9 @@ pub struct State {
     pub catch: Vec<Catcher>,
     /// `Next`/`End`; `None` for Choice, Succeed and Fail.
     pub transition: Option<Transition>,
+    /// Whether the state's definition mentions the context object (`$$`)
+    /// anywhere; if not, the engine does not build one for it.
+    pub uses_context: bool,
 }
 
 /// Replaces `${Name}` placeholders (DefinitionSubstitutions) in a definition.

@@ -159,6 +159,9 @@ pub(super) fn parse_state(name: &str, full: &str, v: &Value) -> Result<State, De
         retry,
         catch,
         transition,
+        // Every reference to the context object is a path starting with
+        // `$$`, so a state whose text has none never reads it.
+        uses_context: v.to_string().contains("$$"),
     })
 }
 

@@ -3,6 +3,7 @@
 
 use super::{Exec, Inner, lock, ts};
 use crate::clock::BoxFuture;
+use crate::definition::State;
 
 use crate::history::{EventType, HistoryEvent};
 use crate::store::ExecutionStatus;
@@ -105,14 +106,19 @@ impl Ctx {
         true
     }
 
-    /// The context object (`$$`) for a state.
+    /// The context object (`$$`) for a state, or `null` for a state that
+    /// never reads it: building it copies the execution input, which for a
+    /// large input would dominate the cost of a Pass or Choice state.
     pub(super) fn context_object(
         &self,
-        state: &str,
+        state: &State,
         entered: &DateTime<Utc>,
         retry_count: u32,
         token: Option<&str>,
     ) -> Value {
+        if !state.uses_context {
+            return Value::Null;
+        }
         let e = &self.exec;
         let mut c = json!({
             "Execution": {
@@ -124,7 +130,7 @@ impl Ctx {
             },
             "State": {
                 "EnteredTime": ts(entered),
-                "Name": state,
+                "Name": state.name,
                 "RetryCount": retry_count,
             },
             "StateMachine": {"Id": e.sm_arn, "Name": e.sm_name},

@@ -30,7 +30,7 @@ pub(super) async fn run_map(
     else {
         return Err(StateError::runtime("not a Map state"));
     };
-    let sctx = ctx.context_object(&state.name, entered, retry_count, None);
+    let sctx = ctx.context_object(state, entered, retry_count, None);
     let eff = input_path(&state.input_path, raw, &sctx)?;
     let items = select_items(items_path, &eff, &sctx)?;
     let max = match max_concurrency {

@@ -20,7 +20,7 @@ pub(super) async fn run_parallel(
     let StateKind::Parallel { branches } = &state.kind else {
         return Err(StateError::runtime("not a Parallel state"));
     };
-    let sctx = ctx.context_object(&state.name, entered, retry_count, None);
+    let sctx = ctx.context_object(state, entered, retry_count, None);
     let eff = input_path(&state.input_path, raw, &sctx)?;
     let params = match &state.parameters {
         Some(t) => t.evaluate(&eff, &sctx)?,

@@ -1,9 +1,10 @@
 //! Writing executions to the store, and expiring finished ones.
 //!
 //! The store is written at *durable points* only: when an execution starts,
-//! when it enters a state that has effects outside the engine or waits
-//! (Task, Wait, Parallel, Map), when a retry or a task token is recorded,
-//! and when it finishes. Each write appends the history events not stored
+//! when it enters a state that has effects outside the engine (Task,
+//! Parallel, Map) and the state after one of these or a Wait, when a Wait
+//! knows its deadline, when a retry or a task token is recorded, and when
+//! it finishes. Each write appends the history events not stored
 //! yet and replaces the small execution record, so its cost does not grow
 //! with the history. Pass, Choice, Succeed and Fail only change memory: a
 //! crash re-runs them from the last durable point, which gives the same

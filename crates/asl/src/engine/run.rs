@@ -63,18 +63,23 @@ pub(super) fn run_machine(
             Some(cp) => (cp.state_name.clone(), cp.input.clone(), Some(cp)),
             None => (machine.start_at.clone(), input, None),
         };
+        // Whether the previous state had effects or waited: the first state
+        // after it gets a durable checkpoint, so that a resume does not go
+        // back into a finished task (whose callback would never come again).
+        let mut after_effects = false;
         loop {
+            // Pass and Choice states never wait: without this a long loop
+            // of them would hold its worker thread until it ends.
+            tokio::task::consume_budget().await;
             let Some(state) = machine.states.get(&current) else {
                 return Err(StateError::runtime(format!("unknown state '{current}'")));
             };
             let r = resume.take();
-            if top && r.is_none() {
-                // Durable before a state with effects; a Wait makes its own
-                // durable checkpoint once it knows its deadline.
-                let durable = matches!(
-                    state.kind,
-                    StateKind::Task { .. } | StateKind::Parallel { .. } | StateKind::Map { .. }
-                );
+            let effects = has_effects(state);
+            // A Wait makes its own durable checkpoint once it knows its
+            // deadline; Pass/Choice between effects need none (see `persist`).
+            let durable = after_effects || (effects && !matches!(state.kind, StateKind::Wait(_)));
+            if top && r.is_none() && durable {
                 let cp = Checkpoint {
                     state_name: current.clone(),
                     input: input.clone(),
@@ -83,8 +88,9 @@ pub(super) fn run_machine(
                     token_submitted: false,
                     wait_until: None,
                 };
-                ctx.checkpoint(cp, durable);
+                ctx.checkpoint(cp, true);
             }
+            after_effects = effects;
             match run_state(&ctx, state, input, top, r).await? {
                 Outcome::Next(n, out) => {
                     current = n;
@@ -94,6 +100,18 @@ pub(super) fn run_machine(
             }
         }
     })
+}
+
+/// States that act outside the engine or wait: a crash must not make the
+/// engine repeat or lose them, so checkpoints surround them.
+fn has_effects(state: &State) -> bool {
+    matches!(
+        state.kind,
+        StateKind::Task { .. }
+            | StateKind::Parallel { .. }
+            | StateKind::Map { .. }
+            | StateKind::Wait(_)
+    )
 }
 
 pub(super) fn exited(ctx: &Ctx, state: &State, output: &Value) {
@@ -132,14 +150,14 @@ async fn run_state(
             wait(ctx, state, raw, &entered, spec, top, deadline).await
         }
         StateKind::Succeed => {
-            let sctx = ctx.context_object(&state.name, &entered, 0, None);
+            let sctx = ctx.context_object(state, &entered, 0, None);
             let eff = input_path(&state.input_path, &raw, &sctx)?;
             let out = output_path(&state.output_path, &eff, &sctx)?;
             exited(ctx, state, &out);
             Ok(Outcome::End(out))
         }
         StateKind::Fail { error, cause } => {
-            let sctx = ctx.context_object(&state.name, &entered, 0, None);
+            let sctx = ctx.context_object(state, &entered, 0, None);
             let error = fail_field(error.as_ref(), &raw, &sctx, "ErrorPath")?;
             let cause = fail_field(cause.as_ref(), &raw, &sctx, "CausePath")?;
             Err(StateError::new(error, cause))
@@ -157,7 +175,7 @@ fn pass(
     entered: &DateTime<Utc>,
     result: Option<&Value>,
 ) -> Result<Outcome, StateError> {
-    let sctx = ctx.context_object(&state.name, entered, 0, None);
+    let sctx = ctx.context_object(state, entered, 0, None);
     let eff = input_path(&state.input_path, &raw, &sctx)?;
     let eff = match &state.parameters {
         Some(t) => t.evaluate(&eff, &sctx)?,
@@ -178,7 +196,7 @@ fn choose(
     choices: &[choice::Choice],
     default: Option<&String>,
 ) -> Result<Outcome, StateError> {
-    let sctx = ctx.context_object(&state.name, entered, 0, None);
+    let sctx = ctx.context_object(state, entered, 0, None);
     let eff = input_path(&state.input_path, &raw, &sctx)?;
     let mut next = None;
     for c in choices {
@@ -210,7 +228,7 @@ async fn wait(
     top: bool,
     resumed_deadline: Option<DateTime<Utc>>,
 ) -> Result<Outcome, StateError> {
-    let sctx = ctx.context_object(&state.name, entered, 0, None);
+    let sctx = ctx.context_object(state, entered, 0, None);
     let eff = input_path(&state.input_path, &raw, &sctx)?;
     let dur = match resumed_deadline {
         // Resumed: only what is left of the original wait.

@@ -47,7 +47,7 @@ pub(super) async fn run_task(
         (true, Some((t, s))) => (Some(t), s),
         (true, None) => (Some(uuid::Uuid::new_v4().to_string()), false),
     };
-    let sctx = ctx.context_object(&state.name, at.entered, at.retry_count, token.as_deref());
+    let sctx = ctx.context_object(state, at.entered, at.retry_count, token.as_deref());
     let eff = input_path(&state.input_path, at.raw, &sctx)?;
     let params = match &state.parameters {
         Some(t) => t.evaluate(&eff, &sctx)?,
