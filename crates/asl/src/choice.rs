@@ -146,21 +146,6 @@ fn parse_rule(m: &Map<String, Value>, top: bool) -> Result<Rule, String> {
     } else if m.contains_key("Next") {
         return Err("a nested choice rule must not have a 'Next' field".into());
     }
-    let sub_rules = |v: &Value, name: &str| -> Result<Vec<Rule>, String> {
-        let Value::Array(items) = v else {
-            return Err(format!("'{name}' must be a non-empty array of rules"));
-        };
-        if items.is_empty() {
-            return Err(format!("'{name}' must be a non-empty array of rules"));
-        }
-        items
-            .iter()
-            .map(|i| match i {
-                Value::Object(o) => parse_rule(o, false),
-                _ => Err(format!("elements of '{name}' must be objects")),
-            })
-            .collect()
-    };
     if let Some(v) = m.get("And") {
         if keys.len() != 1 {
             return Err("a rule with 'And' must have no other operator".into());
@@ -182,6 +167,29 @@ fn parse_rule(m: &Map<String, Value>, top: bool) -> Result<Rule, String> {
         };
         return Ok(Rule::Not(Box::new(parse_rule(o, false)?)));
     }
+    parse_comparison(m, &keys)
+}
+
+/// The rules of an `And`/`Or` list.
+fn sub_rules(v: &Value, name: &str) -> Result<Vec<Rule>, String> {
+    let Value::Array(items) = v else {
+        return Err(format!("'{name}' must be a non-empty array of rules"));
+    };
+    if items.is_empty() {
+        return Err(format!("'{name}' must be a non-empty array of rules"));
+    }
+    items
+        .iter()
+        .map(|i| match i {
+            Value::Object(o) => parse_rule(o, false),
+            _ => Err(format!("elements of '{name}' must be objects")),
+        })
+        .collect()
+}
+
+/// A `Variable` with one comparison operator; `keys` are the rule's fields
+/// other than `Comment` and a top-level `Next`.
+fn parse_comparison(m: &Map<String, Value>, keys: &[&str]) -> Result<Rule, String> {
     let variable = match m.get("Variable") {
         Some(Value::String(s)) => Path::parse(s).map_err(|e| format!("invalid 'Variable': {e}"))?,
         Some(_) => return Err("'Variable' must be a string".into()),

@@ -25,10 +25,13 @@ pub mod template;
 
 pub use clock::{BoxFuture, Clock, RealClock, TokioClock};
 pub use definition::{StateMachine, parse as parse_definition, substitute};
-pub use engine::{Engine, EngineBuilder, ExecutionDescription, StateMachineDescription};
+pub use engine::{
+    DEFAULT_RETENTION, Engine, EngineBuilder, ExecutionDescription, StateMachineDescription,
+};
 pub use error::{DefinitionError, EngineError, StateError, StoreError};
 pub use history::{EventType, HistoryEvent};
 pub use store::{
-    Checkpoint, ExecutionSnapshot, ExecutionStatus, ExecutionStore, FileStore, MemoryStore,
+    Checkpoint, ExecutionRecord, ExecutionStatus, ExecutionStore, FileStore, MemoryStore,
+    StoredExecution,
 };
 pub use task::{EchoHandler, TaskCall, TaskError, TaskHandler};

@@ -136,3 +136,42 @@ fn definition_errors_exit_2_with_message_on_stderr() {
     assert_eq!(help.code, 0);
     assert!(help.stdout.contains("--task-fail"));
 }
+
+#[test]
+fn subcommand_help_and_bad_flag_values() {
+    let d = tempfile::tempdir().unwrap();
+    let help = asl(d.path(), &["run", "--help"]);
+    assert_eq!(help.code, 0);
+    for flag in ["--input", "--task", "--task-fail", "--sub", "--real-time"] {
+        assert!(
+            help.stdout.contains(flag),
+            "missing {flag}: {}",
+            help.stdout
+        );
+    }
+    write(
+        d.path(),
+        "def.json",
+        r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}"#,
+    );
+    // A stub without '=' is refused before anything runs.
+    let o = asl(d.path(), &["run", "def.json", "--task", "A"]);
+    assert_eq!(o.code, 2);
+    assert!(o.stdout.is_empty());
+    assert!(o.stderr.contains("NAME=VALUE"), "stderr: {}", o.stderr);
+    // Unknown flags and commands are usage errors too.
+    assert_eq!(asl(d.path(), &["run", "def.json", "--bogus"]).code, 2);
+    assert_eq!(asl(d.path(), &["frobnicate", "def.json"]).code, 2);
+    // validate checks without running.
+    let o = asl(d.path(), &["validate", "def.json", "--sub", "X=1"]);
+    assert_eq!(o.code, 0, "stderr: {}", o.stderr);
+    assert_eq!(json_out(&o), json!({"valid": true}));
+    write(
+        d.path(),
+        "bad.json",
+        r#"{"StartAt":"A","States":{"A":{"Type":"Pass"}}}"#,
+    );
+    let o = asl(d.path(), &["validate", "bad.json"]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("State 'A'"), "stderr: {}", o.stderr);
+}

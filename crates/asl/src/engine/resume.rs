@@ -1,0 +1,131 @@
+//! Restarting executions from the store after the host restarted.
+
+use super::context::Ctx;
+use super::run::run_execution;
+use super::{Engine, Exec, ExecRecord, MachineEntry, TokenSlot, lock};
+use crate::definition;
+use crate::error::EngineError;
+use crate::store::{ExecutionStatus, StoredExecution};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, watch};
+
+impl Engine {
+    /// Loads every snapshot from the store: finished executions become
+    /// queryable again and RUNNING ones are restarted by re-entering their
+    /// current top-level state (so a Task in it may run again: at-least-once
+    /// semantics, as in AWS; a Map or Parallel state restarts as a whole).
+    /// A `.waitForTaskToken` task keeps its token, so callbacks sent after
+    /// the restart still work. Executions already known are skipped.
+    /// Returns the number of executions restarted.
+    pub fn resume(&self) -> Result<usize, EngineError> {
+        let rt = tokio::runtime::Handle::try_current()
+            .map_err(|e| EngineError::NoRuntime(e.to_string()))?;
+        let stored = self.inner.store.load_all()?;
+        let now = self.inner.clock.now();
+        let mut restarted = 0;
+        for s in stored {
+            if self.is_expired(s.record.stop_date, now) {
+                self.forget_expired(&s.record.execution_arn);
+                continue;
+            }
+            // One execution that cannot be restored (e.g. its definition no
+            // longer parses) must not keep the others from resuming.
+            let exec = match self.restore(&s) {
+                Ok(Some(exec)) => exec,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::error!(execution = %s.record.execution_arn, error = %e, "cannot resume execution; skipped");
+                    continue;
+                }
+            };
+            let ctx = Ctx {
+                inner: self.inner.clone(),
+                exec: exec.clone(),
+            };
+            let handle = rt.spawn(run_execution(ctx, s.record.checkpoint.clone()));
+            *lock(&exec.abort) = Some(handle.abort_handle());
+            restarted += 1;
+        }
+        Ok(restarted)
+    }
+
+    /// Registers one saved execution (and its state machine if unknown).
+    /// Returns it when it is RUNNING and must be restarted.
+    fn restore(&self, stored: &StoredExecution) -> Result<Option<Arc<Exec>>, EngineError> {
+        let machine = Arc::new(definition::parse(&stored.definition)?);
+        let s = &stored.record;
+        let mut reg = lock(&self.inner.reg);
+        if reg.executions.contains_key(&s.execution_arn) {
+            return Ok(None);
+        }
+        reg.machines
+            .entry(s.state_machine_arn.clone())
+            .or_insert_with(|| {
+                Arc::new(MachineEntry {
+                    arn: s.state_machine_arn.clone(),
+                    name: s.state_machine_name.clone(),
+                    definition: stored.definition.clone(),
+                    definition_id: s.definition_id.clone(),
+                    machine: machine.clone(),
+                    created: s.start_date,
+                })
+            });
+        let running = s.status == ExecutionStatus::Running;
+        let exec = Arc::new(Exec {
+            arn: s.execution_arn.clone(),
+            name: s.name.clone(),
+            sm_arn: s.state_machine_arn.clone(),
+            sm_name: s.state_machine_name.clone(),
+            definition_id: s.definition_id.clone(),
+            machine,
+            input: s.input.clone(),
+            start: s.start_date,
+            rec: Mutex::new(ExecRecord {
+                status: s.status,
+                output: s.output.clone(),
+                error: s.error.clone(),
+                cause: s.cause.clone(),
+                stop: s.stop_date,
+                history: stored.history.clone(),
+                checkpoint: s.checkpoint.clone(),
+                tokens: if running {
+                    s.task_tokens.clone()
+                } else {
+                    Vec::new()
+                },
+                store_error: None,
+                stored_events: stored.history.len(),
+            }),
+            done: watch::channel(!running).0,
+            abort: Mutex::new(None),
+            store_writes: Mutex::new(()),
+        });
+        reg.executions.insert(s.execution_arn.clone(), exec.clone());
+        if !running {
+            return Ok(None);
+        }
+        // Accept callbacks for the checkpointed token right away.
+        if let Some(tok) = s.checkpoint.as_ref().and_then(|c| c.task_token.clone()) {
+            let (tx, rx) = mpsc::unbounded_channel();
+            reg.done_tokens.remove(&tok);
+            reg.tokens.insert(
+                tok,
+                TokenSlot {
+                    tx,
+                    pending_rx: Some(rx),
+                    completed: false,
+                },
+            );
+        }
+        Ok(Some(exec))
+    }
+
+    fn forget_expired(&self, arn: &str) {
+        match self.inner.store.remove(arn) {
+            Ok(()) => tracing::info!(execution = %arn, "expired execution deleted"),
+            Err(e) => {
+                tracing::warn!(execution = %arn, error = %e, "cannot delete an expired execution")
+            }
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! [`FileStore`]: executions in a directory.
+//!
+//! Layout: `<stem>.json` is an execution's record (replaced durably on each
+//! write), `<stem>.history.jsonl` its history (one event per line, only
+//! ever appended to), and `definitions/<id>.asl.json` each definition text,
+//! written once.
+
+use super::{ExecutionRecord, ExecutionStore, StoredExecution, definition_id};
+use crate::error::StoreError;
+use crate::history::HistoryEvent;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Executions as files in a directory (layout in the module docs).
+///
+/// Every write is durable: a record goes to a temporary file in the same
+/// directory, which is fsynced, renamed over the target, and then the
+/// directory is fsynced; history lines are appended and the log fsynced.
+/// Loading sets aside what it cannot read (renamed to `*.corrupt`, logged),
+/// so one bad file does not stop the other executions from resuming.
+#[derive(Debug)]
+pub struct FileStore {
+    dir: PathBuf,
+    /// Logs whose last append failed and may end in a partial line.
+    torn_logs: Mutex<HashSet<String>>,
+}
+
+impl FileStore {
+    /// Uses (and creates) `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let dir = dir.into();
+        std::fs::create_dir_all(dir.join("definitions"))?;
+        Ok(FileStore {
+            dir,
+            torn_logs: Mutex::new(HashSet::new()),
+        })
+    }
+
+    fn record_path(&self, arn: &str) -> PathBuf {
+        self.dir.join(format!("{}.json", file_stem(arn)))
+    }
+
+    fn history_path(&self, arn: &str) -> PathBuf {
+        self.dir.join(format!("{}.history.jsonl", file_stem(arn)))
+    }
+
+    fn definition_path(&self, id: &str) -> PathBuf {
+        self.dir.join("definitions").join(format!("{id}.asl.json"))
+    }
+
+    fn torn_logs(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.torn_logs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Loads one record file with its definition and history.
+    fn load_one(&self, record_path: &Path) -> Result<StoredExecution, StoreError> {
+        let bytes = std::fs::read(record_path)?;
+        let record: ExecutionRecord = match serde_json::from_slice(&bytes) {
+            Ok(r) => r,
+            // Files written before the record/log split hold everything.
+            Err(e) => match serde_json::from_slice::<LegacySnapshot>(&bytes) {
+                Ok(legacy) => return self.migrate(legacy),
+                Err(_) => return Err(e.into()),
+            },
+        };
+        let definition = std::fs::read_to_string(self.definition_path(&record.definition_id))?;
+        let history = self.load_history(&record)?;
+        Ok(StoredExecution {
+            record,
+            definition,
+            history,
+        })
+    }
+
+    /// Reads the log, keeps events 1..=history_len (a repeated append's
+    /// later copy wins) and, if the log holds anything else, rewrites it
+    /// to exactly those events so that later appends follow them.
+    fn load_history(&self, record: &ExecutionRecord) -> Result<Vec<HistoryEvent>, StoreError> {
+        let path = self.history_path(&record.execution_arn);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && record.history_len == 0 => {
+                String::new()
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut by_id = BTreeMap::new();
+        let mut lines = 0usize;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            lines += 1;
+            // A torn line can only be one whose record was never written.
+            if let Ok(e) = serde_json::from_str::<HistoryEvent>(line) {
+                by_id.insert(e.id, e);
+            }
+        }
+        let history: Vec<HistoryEvent> = (1..=record.history_len)
+            .map(|id| by_id.remove(&id))
+            .collect::<Option<_>>()
+            .ok_or_else(|| {
+                StoreError::Other(format!(
+                    "{} lacks events of the first {}",
+                    path.display(),
+                    record.history_len
+                ))
+            })?;
+        if lines != history.len() {
+            write_durably(&path, &history_lines(&history)?)?;
+        }
+        Ok(history)
+    }
+
+    /// Converts a file of the old single-snapshot format to the current
+    /// layout.
+    fn migrate(&self, legacy: LegacySnapshot) -> Result<StoredExecution, StoreError> {
+        let id = definition_id(&legacy.definition);
+        self.save_definition(&id, &legacy.definition)?;
+        let record = legacy.record(id);
+        write_durably(
+            &self.history_path(&record.execution_arn),
+            &history_lines(&legacy.history)?,
+        )?;
+        self.save_record(&record)?;
+        tracing::info!(execution = %record.execution_arn, "checkpoint converted to the record/log layout");
+        Ok(StoredExecution {
+            record,
+            definition: legacy.definition,
+            history: legacy.history,
+        })
+    }
+}
+
+impl ExecutionStore for FileStore {
+    fn save_definition(&self, id: &str, definition: &str) -> Result<(), StoreError> {
+        let path = self.definition_path(id);
+        if path.exists() {
+            return Ok(());
+        }
+        // Recreated if someone removed it since `new`.
+        std::fs::create_dir_all(self.dir.join("definitions"))?;
+        write_durably(&path, definition.as_bytes())
+    }
+
+    fn append_history(
+        &self,
+        execution_arn: &str,
+        events: &[HistoryEvent],
+    ) -> Result<(), StoreError> {
+        let mut bytes = Vec::new();
+        if self.torn_logs().contains(execution_arn) {
+            // End a partial line left by the failed append.
+            bytes.push(b'\n');
+        }
+        bytes.extend(history_lines(events)?);
+        let path = self.history_path(execution_arn);
+        let appended = (|| -> Result<bool, StoreError> {
+            let existed = path.exists();
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)?;
+            f.write_all(&bytes)?;
+            f.sync_data()?;
+            Ok(existed)
+        })();
+        match appended {
+            Ok(existed) => {
+                self.torn_logs().remove(execution_arn);
+                if !existed {
+                    sync_dir(&self.dir)?;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.torn_logs().insert(execution_arn.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    fn save_record(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
+        write_durably(
+            &self.record_path(&record.execution_arn),
+            &serde_json::to_vec(record)?,
+        )
+    }
+
+    fn load_all(&self) -> Result<Vec<StoredExecution>, StoreError> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let p = entry?.path();
+            if p.extension().and_then(|e| e.to_str()) != Some("json") || !p.is_file() {
+                continue;
+            }
+            match self.load_one(&p) {
+                Ok(e) => out.push(e),
+                Err(e) => quarantine(&p, &e),
+            }
+        }
+        Ok(out)
+    }
+
+    fn remove(&self, execution_arn: &str) -> Result<(), StoreError> {
+        for path in [
+            self.record_path(execution_arn),
+            self.history_path(execution_arn),
+        ] {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        sync_dir(&self.dir)
+    }
+}
+
+/// One JSON document per line.
+fn history_lines(events: &[HistoryEvent]) -> Result<Vec<u8>, StoreError> {
+    let mut bytes = Vec::new();
+    for e in events {
+        serde_json::to_writer(&mut bytes, e)?;
+        bytes.push(b'\n');
+    }
+    Ok(bytes)
+}
+
+/// The single-file format used before records and logs were split.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+struct LegacySnapshot {
+    execution_arn: String,
+    name: String,
+    state_machine_arn: String,
+    state_machine_name: String,
+    definition: String,
+    status: super::ExecutionStatus,
+    input: serde_json::Value,
+    output: Option<serde_json::Value>,
+    error: Option<String>,
+    cause: Option<String>,
+    start_date: chrono::DateTime<chrono::Utc>,
+    stop_date: Option<chrono::DateTime<chrono::Utc>>,
+    checkpoint: Option<super::Checkpoint>,
+    task_tokens: Vec<String>,
+    history: Vec<HistoryEvent>,
+}
+
+impl LegacySnapshot {
+    fn record(&self, definition_id: String) -> ExecutionRecord {
+        ExecutionRecord {
+            execution_arn: self.execution_arn.clone(),
+            name: self.name.clone(),
+            state_machine_arn: self.state_machine_arn.clone(),
+            state_machine_name: self.state_machine_name.clone(),
+            definition_id,
+            status: self.status,
+            input: self.input.clone(),
+            output: self.output.clone(),
+            error: self.error.clone(),
+            cause: self.cause.clone(),
+            start_date: self.start_date,
+            stop_date: self.stop_date,
+            checkpoint: self.checkpoint.clone(),
+            task_tokens: self.task_tokens.clone(),
+            history_len: self.history.len() as u64,
+        }
+    }
+}
+
+/// A file name for an ARN: its safe characters plus a hash of the whole
+/// ARN, since different ARNs could sanitise to the same name.
+fn file_stem(arn: &str) -> String {
+    let safe: String = arn
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let h = arn.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    });
+    format!("{safe}-{h:016x}")
+}
+
+/// Replaces `path` with `bytes` so that after a crash the file holds
+/// either the old or the new content, never a mix: temp file in the same
+/// directory, fsync, rename, fsync of the directory.
+fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| StoreError::Other(format!("{} has no directory", path.display())))?;
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = PathBuf::from(tmp_name);
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    sync_dir(dir)
+}
+
+/// Makes renames and new files in `dir` durable.
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+/// Renames an unreadable file to `<name>.corrupt` so that it is kept for
+/// inspection but no longer loaded, and logs it.
+fn quarantine(path: &Path, why: &dyn std::fmt::Display) {
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(".corrupt");
+    match std::fs::rename(path, &aside) {
+        Ok(()) => tracing::warn!(
+            file = %path.display(),
+            moved_to = %Path::new(&aside).display(),
+            error = %why,
+            "unreadable checkpoint moved aside"
+        ),
+        Err(e) => tracing::error!(
+            file = %path.display(),
+            error = %why,
+            rename_error = %e,
+            "unreadable checkpoint skipped (could not move it aside)"
+        ),
+    }
+}
