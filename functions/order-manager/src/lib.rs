@@ -15,9 +15,12 @@
 //! changed (409 with the reason).
 //!
 //! The order row is the source of truth: a change is committed first, then the workflow is
-//! resumed and the event emitted. If either of those fails after the commit, the request still
-//! succeeds (the change happened) and the failure is logged; the workflow's heartbeat timeout
-//! then reconciles, because the workflow re-reads the order before acting on a timeout.
+//! resumed and the event emitted. For complete, cancel and claim, a failure after the commit is
+//! logged and the request still succeeds (the change happened); the workflow's heartbeat
+//! timeout then reconciles, because the workflow re-reads the order before acting on a timeout.
+//! The drink choice is different: without the callback the workflow times out and cancels the
+//! order, so a choice that cannot be passed on is withdrawn and answered 503 (see
+//! `choose_drink`).
 
 use apigw::{Request, Response};
 use domain::events::{Detail, Event, MakeOrder, OrderCancelled, OrderCompleted, OrderEnded};
@@ -31,6 +34,10 @@ use serde_json::{Value, json};
 
 /// Default and largest page of `GET /orders` and `GET /myOrders`.
 pub const MAX_ITEMS: usize = 100;
+
+/// Pauses before the retries of a drink choice's workflow callback (three tries in all, under
+/// a second, well inside the API's 29 s integration timeout).
+const RESUME_RETRY_PAUSES_MS: [u64; 2] = [100, 400];
 
 /// The capabilities the order manager uses.
 pub struct OrderManager<O, C, B, T> {
@@ -118,6 +125,12 @@ where
         Ok((200, json!({ "result": views(&orders) })))
     }
 
+    /// The drink choice is committed first and the workflow resumed after, because the
+    /// workflow's later steps read the drink from the row (send-to-restaurant refuses a
+    /// drinkless order); resuming first could let the workflow overtake the write. The commit is
+    /// version-conditional, and if the workflow cannot be resumed (after a few tries) the
+    /// choice is withdrawn and the answer is 503: the customer was not told the order is
+    /// placed, the workflow still waits on the same token, and choosing again works.
     async fn choose_drink(
         &self,
         id: &str,
@@ -135,19 +148,53 @@ where
         .await?;
         if let Some(token) = &order.task_token {
             let output = json!({ "orderId": order.order_id, "drinkOrder": order.drink_order });
-            if let Err(CallbackError::TaskGone(why)) = self.resume(token, output).await {
-                // The customer's time ran out between our read and our write; the workflow's
-                // timeout branch cancels the order.
-                tracing::info!(order_id = id, %why, "drink chosen after the workflow stopped waiting");
-                return Err(AppError::conflict(
-                    "The order timed out before the drink was chosen; please scan the code again",
-                ));
+            match self.resume_with_retries(token, output).await {
+                Ok(()) => {}
+                Err(CallbackError::TaskGone(why)) => {
+                    // The customer's time ran out between our read and our write; the
+                    // workflow's timeout branch cancels the order.
+                    tracing::info!(order_id = id, %why, "drink chosen after the workflow stopped waiting");
+                    return Err(AppError::conflict(
+                        "The order timed out before the drink was chosen; please scan the code again",
+                    ));
+                }
+                Err(CallbackError::Other(_)) => {
+                    self.withdraw_drink(id, now_ms).await;
+                    return Err(AppError::unavailable(
+                        "The order could not be passed on right now; your drink choice was not saved, please try again",
+                    ));
+                }
             }
         }
         Ok((
             200,
             json!({ "result": { "Attributes": order.public_view() } }),
         ))
+    }
+
+    /// Resumes the workflow, retrying failures that may be passing (throttling, a network
+    /// blip) with a short backoff; a gone task is final and returned at once.
+    async fn resume_with_retries(&self, token: &str, output: Value) -> Result<(), CallbackError> {
+        let mut result = self.resume(token, output.clone()).await;
+        for pause_ms in RESUME_RETRY_PAUSES_MS {
+            if !matches!(result, Err(CallbackError::Other(_))) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
+            result = self.resume(token, output.clone()).await;
+        }
+        result
+    }
+
+    /// Undoes a committed drink choice whose workflow could not be resumed. If this fails too,
+    /// the order keeps the drink while the workflow waits; its heartbeat timeout then cancels
+    /// the order, so it is logged loudly.
+    async fn withdraw_drink(&self, id: &str, now_ms: i64) {
+        if let Err(err) =
+            apply_command(&self.orders, id, &OrderCommand::WithdrawDrink, now_ms).await
+        {
+            tracing::error!(order_id = id, %err, "drink choice not withdrawn after the workflow could not be resumed");
+        }
     }
 
     /// Completing and cancelling: the same steps, a different command and event.
