@@ -459,3 +459,47 @@ async fn closing_the_shop_is_announced_from_the_table_stream() {
     assert_eq!(detail["NewImage"]["PK"], json!({"S": "config"}));
     l.stack.stop().await;
 }
+
+/// Ids no order can have are refused with a 4xx JSON message on every route that takes one,
+/// through the gateway as curl sends them (percent-encoded), never a 5xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn impossible_ids_are_refused_on_every_route() {
+    let l = start(None).await;
+    let long = "o".repeat(1_100);
+    for bad in [long.as_str(), "o%201", "o%2F1", "o%23x", "%7Bo%7D", "o%001"] {
+        let routes = [
+            ("GET", format!("/orders/{bad}"), &l.customer),
+            ("PUT", format!("/orders/{bad}"), &l.customer),
+            ("PUT", format!("/orders/complete/{bad}"), &l.barista),
+            ("PUT", format!("/orders/cancel/{bad}"), &l.customer),
+            (
+                "PUT",
+                format!("/orders/claim/{bad}?action=make"),
+                &l.barista,
+            ),
+            ("POST", format!("/qr-code?token={bad}"), &l.customer),
+        ];
+        for (method, path, token) in routes {
+            let body = (method == "PUT").then(|| json!({"drink": "Latte"}));
+            let (s, r) = l.call(method, &path, Some(token), body).await;
+            assert!((400..500).contains(&s), "{method} {path:.60}: {s} {r}");
+            assert!(r["message"].is_string(), "{method} {path:.60}: {r}");
+        }
+        let (s, r) = l
+            .call("GET", &format!("/local/orders/{bad}/execution"), None, None)
+            .await;
+        assert_eq!(s, 400, "{bad:.60}: {r}");
+    }
+    // An empty id matches no route (`/orders/` is not `/orders/{id}`); the gateway's validator
+    // refuses an empty token.
+    for (method, path) in [
+        ("GET", "/orders/"),
+        ("PUT", "/orders/complete/"),
+        ("POST", "/qr-code?token="),
+        ("GET", "/local/orders//execution"),
+    ] {
+        let (s, r) = l.call(method, path, Some(&l.customer), None).await;
+        assert!((400..500).contains(&s), "{method} {path}: {s} {r}");
+    }
+    l.stack.stop().await;
+}

@@ -133,6 +133,11 @@ async fn execution(
     State(hub): State<Arc<Hub>>,
     Path(id): Path<String>,
 ) -> (StatusCode, Json<Value>) {
+    // Execution names are order ids: anything else names no execution.
+    let id = match domain::OrderId::parse(&id) {
+        Ok(id) => id,
+        Err(err) => return (StatusCode::BAD_REQUEST, Json(err.body())),
+    };
     let arn = format!(
         "{}:{id}",
         hub.state_machine_arn

@@ -29,7 +29,7 @@ use domain::order::{Order, OrderCommand, OrderState};
 use domain::ports::{
     CallbackError, ConfigReader, EventBus, OrderReader, OrderWriter, TaskCallbacks, apply_command,
 };
-use domain::{AppError, Caller};
+use domain::{AppError, Caller, OrderId};
 use serde_json::{Value, json};
 
 /// Default and largest page of `GET /orders` and `GET /myOrders`.
@@ -61,17 +61,18 @@ where
     async fn route(&self, req: &Request, now_ms: i64) -> Result<(u16, Value), AppError> {
         let (method, resource) = apigw::route(req);
         let caller = apigw::caller(req)?;
-        let id = || apigw::path_param(req, "id");
+        // Parsed before anything else reads the id: an id no order can have is a 400.
+        let id = || apigw::path_param(req, "id").and_then(OrderId::parse);
         match (method.as_str(), resource.as_str()) {
             ("GET", "/orders") => self.list(req, &caller).await,
-            ("GET", "/orders/{id}") => self.receipt(id()?, &caller).await,
+            ("GET", "/orders/{id}") => self.receipt(&id()?, &caller).await,
             ("GET", "/myOrders") => self.mine(&caller).await,
             ("PUT", "/orders/{id}") => {
                 let choice: DrinkChoice = apigw::json_body(req)?;
-                self.choose_drink(id()?, caller, &choice, now_ms).await
+                self.choose_drink(&id()?, caller, &choice, now_ms).await
             }
-            ("PUT", "/orders/complete/{id}") => self.end(id()?, caller, false, now_ms).await,
-            ("PUT", "/orders/cancel/{id}") => self.end(id()?, caller, true, now_ms).await,
+            ("PUT", "/orders/complete/{id}") => self.end(&id()?, caller, false, now_ms).await,
+            ("PUT", "/orders/cancel/{id}") => self.end(&id()?, caller, true, now_ms).await,
             ("PUT", "/orders/claim/{id}") => {
                 let barista = match apigw::query(req, "action") {
                     Some("make") => Some(caller.sub.clone()),
@@ -83,7 +84,7 @@ where
                         )));
                     }
                 };
-                self.claim(id()?, caller, barista, now_ms).await
+                self.claim(&id()?, caller, barista, now_ms).await
             }
             _ => Err(apigw::no_route(req)),
         }
@@ -114,7 +115,7 @@ where
         Ok((200, json!({ "result": views(&orders) })))
     }
 
-    async fn receipt(&self, id: &str, caller: &Caller) -> Result<(u16, Value), AppError> {
+    async fn receipt(&self, id: &OrderId, caller: &Caller) -> Result<(u16, Value), AppError> {
         let order = self.find(id).await?;
         order.check_readable_by(caller)?;
         Ok((200, json!({ "result": order.receipt() })))
@@ -133,7 +134,7 @@ where
     /// placed, the workflow still waits on the same token, and choosing again works.
     async fn choose_drink(
         &self,
-        id: &str,
+        id: &OrderId,
         caller: Caller,
         choice: &DrinkChoice,
         now_ms: i64,
@@ -141,7 +142,7 @@ where
         let drink = validate_choice(&self.config.menu().await?, choice)?;
         let order = apply_command(
             &self.orders,
-            id,
+            id.as_str(),
             &OrderCommand::ChooseDrink { caller, drink },
             now_ms,
         )
@@ -153,7 +154,7 @@ where
                 Err(CallbackError::TaskGone(why)) => {
                     // The customer's time ran out between our read and our write; the
                     // workflow's timeout branch cancels the order.
-                    tracing::info!(order_id = id, %why, "drink chosen after the workflow stopped waiting");
+                    tracing::info!(order_id = %id, %why, "drink chosen after the workflow stopped waiting");
                     return Err(AppError::conflict(
                         "The order timed out before the drink was chosen; please scan the code again",
                     ));
@@ -189,18 +190,17 @@ where
     /// Undoes a committed drink choice whose workflow could not be resumed. If this fails too,
     /// the order keeps the drink while the workflow waits; its heartbeat timeout then cancels
     /// the order, so it is logged loudly.
-    async fn withdraw_drink(&self, id: &str, now_ms: i64) {
-        if let Err(err) =
-            apply_command(&self.orders, id, &OrderCommand::WithdrawDrink, now_ms).await
-        {
-            tracing::error!(order_id = id, %err, "drink choice not withdrawn after the workflow could not be resumed");
+    async fn withdraw_drink(&self, id: &OrderId, now_ms: i64) {
+        let withdraw = &OrderCommand::WithdrawDrink;
+        if let Err(err) = apply_command(&self.orders, id.as_str(), withdraw, now_ms).await {
+            tracing::error!(order_id = %id, %err, "drink choice not withdrawn after the workflow could not be resumed");
         }
     }
 
     /// Completing and cancelling: the same steps, a different command and event.
     async fn end(
         &self,
-        id: &str,
+        id: &OrderId,
         caller: Caller,
         cancel: bool,
         now_ms: i64,
@@ -211,7 +211,7 @@ where
         } else {
             OrderCommand::Complete { caller }
         };
-        let order = apply_command(&self.orders, id, &cmd, now_ms).await?;
+        let order = apply_command(&self.orders, id.as_str(), &cmd, now_ms).await?;
         self.resume_quietly(&order, json!({ "cancelled": cancel }))
             .await;
         let ended = |message: &str| OrderEnded {
@@ -235,7 +235,7 @@ where
 
     async fn claim(
         &self,
-        id: &str,
+        id: &OrderId,
         caller: Caller,
         barista: Option<String>,
         now_ms: i64,
@@ -244,7 +244,7 @@ where
             caller,
             barista: barista.clone(),
         };
-        let order = apply_command(&self.orders, id, &cmd, now_ms).await?;
+        let order = apply_command(&self.orders, id.as_str(), &cmd, now_ms).await?;
         let message = if barista.is_some() {
             "A barista is making the order."
         } else {
@@ -278,23 +278,23 @@ where
                     AppError::bad_request(format!("WorkflowStarted detail lacks '{name}'"))
                 })
         };
-        let (order_id, token) = (field("orderId")?, field("TaskToken")?);
+        let (order_id, token) = (OrderId::parse(field("orderId")?)?, field("TaskToken")?);
         let cmd = OrderCommand::AwaitCustomer {
             task_token: token.to_owned(),
         };
-        match apply_command(&self.orders, order_id, &cmd, now_ms).await {
+        match apply_command(&self.orders, order_id.as_str(), &cmd, now_ms).await {
             Ok(_) => Ok(()),
             Err(err @ (AppError::Conflict(_) | AppError::NotFound(_))) => {
-                tracing::warn!(order_id, %err, "customer task token not stored");
+                tracing::warn!(%order_id, %err, "customer task token not stored");
                 Ok(())
             }
             Err(err) => Err(err),
         }
     }
 
-    async fn find(&self, id: &str) -> Result<Order, AppError> {
+    async fn find(&self, id: &OrderId) -> Result<Order, AppError> {
         self.orders
-            .get(id)
+            .get(id.as_str())
             .await?
             .ok_or_else(|| AppError::not_found(format!("Order {id} not found")))
     }

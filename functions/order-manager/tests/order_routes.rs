@@ -778,3 +778,37 @@ async fn a_passing_callback_failure_is_retried_and_the_choice_kept() {
     let o = t.orders.get("o1").await.unwrap().unwrap();
     assert_eq!(o.drink_order.map(|d| d.drink).as_deref(), Some("Latte"));
 }
+
+/// Ids no order can have (over DynamoDB's key limit, characters an execution name cannot
+/// hold, empty) are refused with a 400 on every route that takes one, before any read.
+#[tokio::test]
+async fn ids_that_cannot_exist_are_a_400_on_every_route() {
+    let f = Fixture::new().await;
+    let long = "o".repeat(1_100);
+    for bad in [long.as_str(), "o 1", "o1/../o2", "o1#x", "o\u{1}1", ""] {
+        let reqs = [
+            get_one(bad, customer(CUSTOMER)),
+            put_drink(bad, CUSTOMER, r#"{"drink": "Latte"}"#),
+            action("complete", bad, &[], admin()),
+            action("cancel", bad, &[], customer(CUSTOMER)),
+            action("claim", bad, &[("action", "make")], admin()),
+        ];
+        for req in reqs {
+            let path = req.path.clone().unwrap_or_default();
+            let (s, b) = f.call(req, 1).await;
+            assert_eq!(s, 400, "{:.60}: {b}", path);
+            assert!(!message(&b).is_empty());
+            assert!(!message(&b).contains(&long), "the id is not echoed");
+        }
+    }
+    let started = json!({"orderId": long, "TaskToken": "t"});
+    assert_eq!(
+        f.m.on_workflow_started(&started, 1)
+            .await
+            .unwrap_err()
+            .status(),
+        400
+    );
+    assert!(f.m.callbacks.calls().is_empty());
+    assert!(f.m.bus.events().is_empty());
+}
