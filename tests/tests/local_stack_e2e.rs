@@ -503,3 +503,73 @@ async fn impossible_ids_are_refused_on_every_route() {
     }
     l.stack.stop().await;
 }
+
+/// The `/local` pages never show a card number (only its last four digits) nor a workflow
+/// callback token, and refuse peers that are not loopback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn inspection_pages_mask_cards_and_task_tokens() {
+    const CARD: &str = "4242424242424242";
+    let l = start(None).await;
+    let direct = l
+        .post_direct(json!({"name": "Latte", "restaurantId": "r1", "quantity": 1, "card": CARD}))
+        .await;
+    assert_eq!(l.finished(&direct).await["status"], "SUCCEEDED");
+
+    // A QR order waiting for its drink: its callback token is on the admin topic.
+    let (_, code) = l.call("GET", "/qr-code", Some(&l.barista), None).await;
+    let token = code["bucket"]["last_code"].as_str().unwrap().to_owned();
+    let (_, scan) = l
+        .call(
+            "POST",
+            &format!("/qr-code?token={token}"),
+            Some(&l.customer),
+            None,
+        )
+        .await;
+    let qr = scan["orderId"].as_str().unwrap().to_owned();
+    let task_token = l
+        .eventually("the customer's task token on the admin topic", async || {
+            l.stack.hub.realtime.messages().iter().find_map(|m| {
+                let d = &m["payload"]["detail"];
+                (m["topic"] == "serverlesspresso-admin" && d["orderId"] == qr.as_str())
+                    .then(|| d["TaskToken"].as_str().map(str::to_owned))
+                    .flatten()
+            })
+        })
+        .await;
+    l.stack.hub.outbox.dead_letter(
+        json!({"rule": "r", "event": {"detail": {"card": CARD, "TaskToken": task_token}}}),
+    );
+
+    let mut shown = String::new();
+    for page in [
+        format!("/local/orders/{direct}/execution"),
+        format!("/local/orders/{qr}/execution"),
+        "/local/realtime".to_owned(),
+        "/local/notifications".to_owned(),
+        "/local/dead-letters".to_owned(),
+    ] {
+        let (s, body) = l.call("GET", &page, None, None).await;
+        assert_eq!(s, 200, "{page}: {body}");
+        shown.push_str(&body.to_string());
+    }
+    assert!(!shown.contains(CARD), "a card number is shown");
+    assert!(!shown.contains(&task_token), "a task token is shown");
+    let exec = l.execution(&direct).await;
+    assert_eq!(exec["input"]["card"], "************4242");
+    assert!(shown.contains("[redacted task token]"));
+
+    // The pages answer this machine only.
+    for (peer, status) in [("203.0.113.7:5000", 403), ("127.0.0.1:5000", 200)] {
+        let mut req = Request::builder()
+            .uri("/local/realtime")
+            .body(Body::empty())
+            .unwrap();
+        let addr: std::net::SocketAddr = peer.parse().unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
+        let res = l.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status().as_u16(), status, "{peer}");
+    }
+    l.stack.stop().await;
+}
