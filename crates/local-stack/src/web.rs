@@ -87,7 +87,8 @@ pub fn app(stack: &Stack, auth: &LocalAuth) -> Result<axum::Router, GatewayError
     app_with_throttle(stack, auth, None)
 }
 
-/// [`app`] with another throttle than the template's (the benchmark lifts it).
+/// [`app`] with another stage throttle than the template's and no per-method throttles (the
+/// benchmark lifts them).
 pub fn app_with_throttle(
     stack: &Stack,
     auth: &LocalAuth,
@@ -98,6 +99,7 @@ pub fn app_with_throttle(
     let mut config = GatewayConfig::new(ApiSpec::from_template(&template)?, auth.clone());
     if let Some(t) = throttle {
         config.throttle = t;
+        config.method_throttles.clear();
     }
     let gateway = router(config, Arc::new(HubBackend(stack.hub.clone())));
     let inspect = axum::Router::new()
