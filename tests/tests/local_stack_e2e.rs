@@ -584,3 +584,117 @@ async fn an_orders_api_order_is_created_once_and_runs_the_lifecycle() {
     }
     l.stack.stop().await;
 }
+
+/// Ids no order can have are refused with a 4xx JSON message on every route that takes one,
+/// through the gateway as curl sends them (percent-encoded), never a 5xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn impossible_ids_are_refused_on_every_route() {
+    let l = start(None).await;
+    let long = "o".repeat(1_100);
+    for bad in [long.as_str(), "o%201", "o%2F1", "o%23x", "%7Bo%7D", "o%001"] {
+        let routes = [
+            ("GET", format!("/orders/{bad}"), &l.customer),
+            ("PUT", format!("/orders/{bad}"), &l.customer),
+            ("PUT", format!("/orders/complete/{bad}"), &l.barista),
+            ("PUT", format!("/orders/cancel/{bad}"), &l.customer),
+            (
+                "PUT",
+                format!("/orders/claim/{bad}?action=make"),
+                &l.barista,
+            ),
+            ("POST", format!("/qr-code?token={bad}"), &l.customer),
+        ];
+        for (method, path, token) in routes {
+            let body = (method == "PUT").then(|| json!({"drink": "Latte"}));
+            let (s, r) = l.call(method, &path, Some(token), body).await;
+            assert!((400..500).contains(&s), "{method} {path:.60}: {s} {r}");
+            assert!(r["message"].is_string(), "{method} {path:.60}: {r}");
+        }
+        let (s, r) = l
+            .call("GET", &format!("/local/orders/{bad}/execution"), None, None)
+            .await;
+        assert_eq!(s, 400, "{bad:.60}: {r}");
+    }
+    // An empty id matches no route (`/orders/` is not `/orders/{id}`); the gateway's validator
+    // refuses an empty token.
+    for (method, path) in [
+        ("GET", "/orders/"),
+        ("PUT", "/orders/complete/"),
+        ("POST", "/qr-code?token="),
+        ("GET", "/local/orders//execution"),
+    ] {
+        let (s, r) = l.call(method, path, Some(&l.customer), None).await;
+        assert!((400..500).contains(&s), "{method} {path}: {s} {r}");
+    }
+    l.stack.stop().await;
+}
+
+/// The `/local` pages never show a card number (only its last four digits) nor a workflow
+/// callback token, and refuse peers that are not loopback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn inspection_pages_mask_cards_and_task_tokens() {
+    const CARD: &str = "4242424242424242";
+    let l = start(None).await;
+    let direct = l
+        .post_direct(json!({"name": "Latte", "restaurantId": "r1", "quantity": 1, "card": CARD}))
+        .await;
+    assert_eq!(l.finished(&direct).await["status"], "SUCCEEDED");
+
+    // A QR order waiting for its drink: its callback token is on the admin topic.
+    let (_, code) = l.call("GET", "/qr-code", Some(&l.barista), None).await;
+    let token = code["bucket"]["last_code"].as_str().unwrap().to_owned();
+    let (_, scan) = l
+        .call(
+            "POST",
+            &format!("/qr-code?token={token}"),
+            Some(&l.customer),
+            None,
+        )
+        .await;
+    let qr = scan["orderId"].as_str().unwrap().to_owned();
+    let task_token = l
+        .eventually("the customer's task token on the admin topic", async || {
+            l.stack.hub.realtime.messages().iter().find_map(|m| {
+                let d = &m["payload"]["detail"];
+                (m["topic"] == "serverlesspresso-admin" && d["orderId"] == qr.as_str())
+                    .then(|| d["TaskToken"].as_str().map(str::to_owned))
+                    .flatten()
+            })
+        })
+        .await;
+    l.stack.hub.outbox.dead_letter(
+        json!({"rule": "r", "event": {"detail": {"card": CARD, "TaskToken": task_token}}}),
+    );
+
+    let mut shown = String::new();
+    for page in [
+        format!("/local/orders/{direct}/execution"),
+        format!("/local/orders/{qr}/execution"),
+        "/local/realtime".to_owned(),
+        "/local/notifications".to_owned(),
+        "/local/dead-letters".to_owned(),
+    ] {
+        let (s, body) = l.call("GET", &page, None, None).await;
+        assert_eq!(s, 200, "{page}: {body}");
+        shown.push_str(&body.to_string());
+    }
+    assert!(!shown.contains(CARD), "a card number is shown");
+    assert!(!shown.contains(&task_token), "a task token is shown");
+    let exec = l.execution(&direct).await;
+    assert_eq!(exec["input"]["card"], "************4242");
+    assert!(shown.contains("[redacted task token]"));
+
+    // The pages answer this machine only.
+    for (peer, status) in [("203.0.113.7:5000", 403), ("127.0.0.1:5000", 200)] {
+        let mut req = Request::builder()
+            .uri("/local/realtime")
+            .body(Body::empty())
+            .unwrap();
+        let addr: std::net::SocketAddr = peer.parse().unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
+        let res = l.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(res.status().as_u16(), status, "{peer}");
+    }
+    l.stack.stop().await;
+}

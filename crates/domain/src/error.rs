@@ -27,6 +27,9 @@ pub enum AppError {
     /// A dependency (database, bus, workflow) failed; the message is safe to show, details are logged.
     #[error("{0}")]
     Internal(String),
+    /// A dependency failed and nothing was changed: the caller may simply try again.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl AppError {
@@ -40,6 +43,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => 413,
             AppError::Unprocessable(_) => 422,
             AppError::Internal(_) => 500,
+            AppError::Unavailable(_) => 503,
         }
     }
 
@@ -52,7 +56,8 @@ impl AppError {
             | AppError::Conflict(m)
             | AppError::PayloadTooLarge(m)
             | AppError::Unprocessable(m)
-            | AppError::Internal(m) => m,
+            | AppError::Internal(m)
+            | AppError::Unavailable(m) => m,
         }
     }
 
@@ -76,6 +81,9 @@ impl AppError {
     pub fn internal(m: impl Into<String>) -> Self {
         AppError::Internal(m.into())
     }
+    pub fn unavailable(m: impl Into<String>) -> Self {
+        AppError::Unavailable(m.into())
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +101,7 @@ mod tests {
             (AppError::PayloadTooLarge("p".into()), 413),
             (AppError::Unprocessable("q".into()), 422),
             (AppError::internal("i"), 500),
+            (AppError::unavailable("a"), 503),
         ];
         for (err, status) in cases {
             assert_eq!(err.status(), status);

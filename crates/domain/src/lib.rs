@@ -8,6 +8,7 @@
 pub mod error;
 pub mod events;
 pub mod identity;
+pub mod ids;
 pub mod lifecycle;
 pub mod menu;
 pub mod numbering;
@@ -18,3 +19,4 @@ pub mod qr;
 
 pub use error::AppError;
 pub use identity::Caller;
+pub use ids::{OrderId, QrCode};

@@ -265,6 +265,9 @@ impl Order {
 pub enum OrderCommand {
     /// The customer picks a drink (`PUT /orders/{id}`).
     ChooseDrink { caller: Caller, drink: DrinkOrder },
+    /// Takes back a drink choice whose workflow could not be resumed, so the customer can
+    /// choose again (the workflow still waits on the same token).
+    WithdrawDrink,
     /// A barista claims (`Some(sub)`) or releases (`None`) an order.
     Claim {
         caller: Caller,
@@ -312,6 +315,15 @@ impl OrderCommand {
                 }
                 if order.task_token.is_none() {
                     return Err(AppError::conflict("Workflow not ready yet."));
+                }
+                Ok(())
+            }
+            OrderCommand::WithdrawDrink => {
+                order.check_open()?;
+                if order.drink_order.is_none() {
+                    return Err(AppError::conflict(
+                        "No drink has been chosen for this order",
+                    ));
                 }
                 Ok(())
             }
@@ -369,6 +381,7 @@ impl OrderCommand {
             OrderCommand::ChooseDrink { drink, .. } => {
                 order.drink_order = Some(drink.clone());
             }
+            OrderCommand::WithdrawDrink => order.drink_order = None,
             OrderCommand::Claim { barista, .. } => {
                 order.barista_user_id = barista.clone();
             }
@@ -527,6 +540,42 @@ mod tests {
         assert_eq!(chosen.ts, 10);
         assert_eq!(chosen.version, o.version + 1);
         assert_eq!(cmd(customer()).check(&chosen).unwrap_err().status(), 409);
+    }
+
+    #[test]
+    fn a_withdrawn_drink_can_be_chosen_again_but_only_on_an_open_order() {
+        let choose = OrderCommand::ChooseDrink {
+            caller: customer(),
+            drink: latte(),
+        };
+        let mut o = waiting_for_drink();
+        assert_eq!(
+            OrderCommand::WithdrawDrink.check(&o).unwrap_err().status(),
+            409,
+            "nothing to withdraw"
+        );
+        choose.apply(&mut o, 3).unwrap();
+        OrderCommand::WithdrawDrink.apply(&mut o, 4).unwrap();
+        assert_eq!((o.drink_order.as_ref(), o.ts), (None, 4));
+        assert_eq!(
+            o.task_token.as_deref(),
+            Some("t1"),
+            "the workflow still waits"
+        );
+        choose.apply(&mut o, 5).unwrap();
+        let mut ended = o.clone();
+        OrderCommand::Cancel { caller: customer() }
+            .apply(&mut ended, 6)
+            .unwrap();
+        let before = ended.clone();
+        assert_eq!(
+            OrderCommand::WithdrawDrink
+                .apply(&mut ended, 7)
+                .unwrap_err()
+                .status(),
+            409
+        );
+        assert_eq!(ended, before);
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod functions;
 pub mod hub;
 pub mod mqtt;
 pub mod outbox;
+pub mod redact;
 pub mod streams;
 pub mod template;
 pub mod web;

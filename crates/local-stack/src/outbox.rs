@@ -1,7 +1,9 @@
 //! Where the local stack's outputs go: SNS notifications (the "outbox" a person can read),
 //! realtime messages, and dead letters of failed bus deliveries. Each is kept in memory (for
-//! tests and the local API) and, with a data directory, appended as JSON lines to a file.
+//! tests and the local API) and, with a data directory, appended as JSON lines to a file, with
+//! card numbers and task tokens masked (see [`crate::redact`]).
 
+use crate::redact;
 use domain::AppError;
 use serde_json::{Value, json};
 use std::io::Write;
@@ -18,7 +20,8 @@ struct JsonLines {
 impl JsonLines {
     fn push(&self, item: Value) {
         if let Some(path) = &self.file {
-            let line = format!("{item}\n");
+            // The files are for people to read: no card number or task token goes in them.
+            let line = format!("{}\n", redact::for_display(&item));
             let written = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
@@ -62,7 +65,8 @@ impl Outbox {
     /// An SNS `Publish` (the workflow's task input); returns SNS's answer.
     pub fn publish(&self, request: Value) -> Value {
         let id = uuid::Uuid::new_v4().to_string();
-        tracing::info!(message = %request["Message"].as_str().unwrap_or_default(), "notification sent");
+        let message = redact::mask_card_numbers(request["Message"].as_str().unwrap_or_default());
+        tracing::info!(%message, "notification sent");
         self.notifications.push(json!({
             "MessageId": id,
             "TopicArn": request["TopicArn"],

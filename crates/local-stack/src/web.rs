@@ -1,17 +1,25 @@
 //! The HTTP side of the local stack: the API gateway (from the template's OpenAPI body) on the
 //! hub's functions and queues, plus a few `/local/...` pages to look inside: the notification
 //! outbox, the realtime messages, and an order's workflow execution.
+//!
+//! The pages need no token, so they are for the machine's own user only: the server binds
+//! 127.0.0.1, the pages also refuse any peer that is not loopback (should the listener ever be
+//! bound wider), and what they show has card numbers and task tokens masked
+//! ([`crate::redact`]).
 
-use crate::Stack;
 use crate::hub::Hub;
+use crate::{Stack, redact};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use local::gateway::{
     ApiSpec, Backend, BoxFuture, GatewayConfig, GatewayError, LocalAuth, Throttle, router,
 };
 use serde_json::{Value, json};
+use std::net::SocketAddr;
 use std::path::Path as FsPath;
 use std::sync::Arc;
 
@@ -79,7 +87,8 @@ pub fn app(stack: &Stack, auth: &LocalAuth) -> Result<axum::Router, GatewayError
     app_with_throttle(stack, auth, None)
 }
 
-/// [`app`] with another throttle than the template's (the benchmark lifts it).
+/// [`app`] with another stage throttle than the template's and no per-method throttles (the
+/// benchmark lifts them).
 pub fn app_with_throttle(
     stack: &Stack,
     auth: &LocalAuth,
@@ -90,6 +99,7 @@ pub fn app_with_throttle(
     let mut config = GatewayConfig::new(ApiSpec::from_template(&template)?, auth.clone());
     if let Some(t) = throttle {
         config.throttle = t;
+        config.method_throttles.clear();
     }
     let gateway = router(config, Arc::new(HubBackend(stack.hub.clone())));
     let inspect = axum::Router::new()
@@ -97,6 +107,7 @@ pub fn app_with_throttle(
         .route("/local/realtime", get(realtime))
         .route("/local/dead-letters", get(dead_letters))
         .route("/local/orders/{id}/execution", get(execution))
+        .layer(axum::middleware::from_fn(loopback_only))
         .with_state(stack.hub.clone());
     Ok(inspect.merge(gateway))
 }
@@ -116,16 +127,31 @@ pub async fn serve(
     .await
 }
 
+/// Refuses the inspection pages to peers that are not loopback. A request without a peer
+/// address (served in-process, as the tests do) never came over the network.
+async fn loopback_only(req: Request, next: Next) -> axum::response::Response {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>();
+    if peer.is_some_and(|ConnectInfo(addr)| !addr.ip().is_loopback()) {
+        let body = json!({ "message": "The /local pages are served to this machine only" });
+        return (StatusCode::FORBIDDEN, Json(body)).into_response();
+    }
+    next.run(req).await
+}
+
+fn shown(items: Vec<Value>) -> Json<Value> {
+    Json(redact::for_display(&Value::Array(items)))
+}
+
 async fn notifications(State(hub): State<Arc<Hub>>) -> Json<Value> {
-    Json(Value::Array(hub.outbox.notifications()))
+    shown(hub.outbox.notifications())
 }
 
 async fn realtime(State(hub): State<Arc<Hub>>) -> Json<Value> {
-    Json(Value::Array(hub.realtime.messages()))
+    shown(hub.realtime.messages())
 }
 
 async fn dead_letters(State(hub): State<Arc<Hub>>) -> Json<Value> {
-    Json(Value::Array(hub.outbox.dead_letters()))
+    shown(hub.outbox.dead_letters())
 }
 
 /// An order's workflow execution: status, input, output and the state-by-state history.
@@ -133,6 +159,11 @@ async fn execution(
     State(hub): State<Arc<Hub>>,
     Path(id): Path<String>,
 ) -> (StatusCode, Json<Value>) {
+    // Execution names are order ids: anything else names no execution.
+    let id = match domain::OrderId::parse(&id) {
+        Ok(id) => id,
+        Err(err) => return (StatusCode::BAD_REQUEST, Json(err.body())),
+    };
     let arn = format!(
         "{}:{id}",
         hub.state_machine_arn
@@ -144,7 +175,7 @@ async fn execution(
     ) {
         (Ok(d), Ok(h)) => (
             StatusCode::OK,
-            Json(json!({
+            Json(redact::for_display(&json!({
                 "executionArn": arn,
                 "status": d.status,
                 "input": d.input,
@@ -154,7 +185,7 @@ async fn execution(
                 "startDate": d.start_date.to_rfc3339(),
                 "stopDate": d.stop_date.map(|t| t.to_rfc3339()),
                 "history": serde_json::to_value(&h).unwrap_or(Value::Null),
-            })),
+            }))),
         ),
         _ => (
             StatusCode::NOT_FOUND,

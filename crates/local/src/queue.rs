@@ -183,9 +183,10 @@ impl LocalQueues {
             .specs
             .get(queue)
             .ok_or_else(|| LocalError::Dynamo(format!("no queue {queue} in the template")))?;
-        let hide_ms =
-            (spec.visibility_timeout.as_millis() as f64 * self.time_scale).max(1.0) as i64;
-        let out = self
+        // A query page holds at most 1 MB of *evaluated* messages, the filtered-out (in-flight)
+        // ones included, so in-flight messages can fill whole pages ahead of visible ones:
+        // follow the pages until `max` messages are taken or the queue has no more.
+        let mut pages = self
             .client
             .query()
             .table_name(QUEUE_TABLE)
@@ -194,73 +195,98 @@ impl LocalQueues {
             .expression_attribute_names("#q", "queue")
             .expression_attribute_values(":q", s(queue))
             .expression_attribute_values(":now", n(now_ms))
-            .send()
-            .await
-            .map_err(|e| err(aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+            .into_paginator()
+            .send();
         let mut received = Vec::new();
-        for item in out.items.unwrap_or_default() {
-            if received.len() >= max {
+        while received.len() < max {
+            let Some(page) = pages.next().await else {
                 break;
-            }
-            let get_s = |k: &str| {
-                item.get(k)
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default()
             };
-            let get_n = |k: &str| {
-                item.get(k)
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|v| v.parse::<i64>().ok())
-                    .unwrap_or(0)
-            };
-            let handle = get_s("handle");
-            let count = u32::try_from(get_n("receiveCount")).unwrap_or(0) + 1;
-            if let Some((dlq, max_count)) = &spec.redrive
-                && count > *max_count
-            {
-                tracing::warn!(queue, dlq, message_id = %get_s("messageId"), "message moved to the dead-letter queue");
-                self.put(
-                    dlq,
-                    &get_s("messageId"),
-                    &get_s("body"),
-                    0,
-                    get_n("sentAt"),
-                    now_ms,
-                )
-                .await?;
-                self.delete(queue, &handle).await?;
-                continue;
-            }
-            // Take it only if nobody else did since the query (conditional on the old time).
-            let taken = self
-                .client
-                .update_item()
-                .table_name(QUEUE_TABLE)
-                .key("queue", s(queue))
-                .key("handle", s(&handle))
-                .update_expression("SET visibleAt = :next, receiveCount = :count")
-                .condition_expression("visibleAt = :old")
-                .expression_attribute_values(":next", n(now_ms + hide_ms))
-                .expression_attribute_values(":count", n(count))
-                .expression_attribute_values(":old", n(get_n("visibleAt")))
-                .send()
-                .await;
-            match taken {
-                Ok(_) => received.push(Received {
-                    message_id: get_s("messageId"),
-                    receipt_handle: handle,
-                    body: get_s("body"),
-                    receive_count: count,
-                    sent_at_ms: get_n("sentAt"),
-                }),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
-                Err(e) => return Err(err(aws_sdk_dynamodb::error::DisplayErrorContext(&e))),
+            let page = page.map_err(|e| err(aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+            for item in page.items.unwrap_or_default() {
+                if received.len() >= max {
+                    break;
+                }
+                if let Some(message) = self.take(queue, spec, &item, now_ms).await? {
+                    received.push(message);
+                }
             }
         }
         Ok(received)
+    }
+
+    /// Takes one visible message: hides it for the visibility timeout and counts the receive,
+    /// or moves it to the dead-letter queue when it was received too often. `None` when it went
+    /// to the DLQ or another receiver took it first.
+    async fn take(
+        &self,
+        queue: &str,
+        spec: &QueueSpec,
+        item: &HashMap<String, AttributeValue>,
+        now_ms: i64,
+    ) -> Result<Option<Received>, LocalError> {
+        let get_s = |k: &str| {
+            item.get(k)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        let get_n = |k: &str| {
+            item.get(k)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
+        let handle = get_s("handle");
+        let count = u32::try_from(get_n("receiveCount")).unwrap_or(0) + 1;
+        if let Some((dlq, max_count)) = &spec.redrive
+            && count > *max_count
+        {
+            tracing::warn!(queue, dlq, message_id = %get_s("messageId"), "message moved to the dead-letter queue");
+            self.put(
+                dlq,
+                &get_s("messageId"),
+                &get_s("body"),
+                0,
+                get_n("sentAt"),
+                now_ms,
+            )
+            .await?;
+            self.delete(queue, &handle).await?;
+            return Ok(None);
+        }
+        let hide_ms =
+            (spec.visibility_timeout.as_millis() as f64 * self.time_scale).max(1.0) as i64;
+        // Take it only if nobody else did since the query (conditional on the old time).
+        let taken = self
+            .client
+            .update_item()
+            .table_name(QUEUE_TABLE)
+            .key("queue", s(queue))
+            .key("handle", s(&handle))
+            .update_expression("SET visibleAt = :next, receiveCount = :count")
+            .condition_expression("visibleAt = :old")
+            .expression_attribute_values(":next", n(now_ms + hide_ms))
+            .expression_attribute_values(":count", n(count))
+            .expression_attribute_values(":old", n(get_n("visibleAt")))
+            .send()
+            .await;
+        match taken {
+            Ok(_) => Ok(Some(Received {
+                message_id: get_s("messageId"),
+                receipt_handle: handle,
+                body: get_s("body"),
+                receive_count: count,
+                sent_at_ms: get_n("sentAt"),
+            })),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(err(aws_sdk_dynamodb::error::DisplayErrorContext(&e))),
+        }
     }
 
     pub async fn delete(&self, queue: &str, receipt_handle: &str) -> Result<(), LocalError> {
@@ -275,9 +301,10 @@ impl LocalQueues {
         Ok(())
     }
 
-    /// How many messages the queue holds (visible or in flight).
+    /// How many messages the queue holds (visible or in flight). A count query also stops at
+    /// 1 MB of evaluated messages, so every page is counted.
     pub async fn depth(&self, queue: &str) -> Result<usize, LocalError> {
-        let out = self
+        let mut pages = self
             .client
             .query()
             .table_name(QUEUE_TABLE)
@@ -285,10 +312,14 @@ impl LocalQueues {
             .expression_attribute_names("#q", "queue")
             .expression_attribute_values(":q", s(queue))
             .select(aws_sdk_dynamodb::types::Select::Count)
-            .send()
-            .await
-            .map_err(|e| err(aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
-        Ok(usize::try_from(out.count).unwrap_or(0))
+            .into_paginator()
+            .send();
+        let mut total = 0;
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| err(aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+            total += usize::try_from(page.count).unwrap_or(0);
+        }
+        Ok(total)
     }
 }
 
@@ -358,6 +389,42 @@ mod tests {
         assert_eq!(got[0].body, "a");
         q.delete("Q", &got[0].receipt_handle).await.unwrap();
         assert_eq!(q.depth("Q").await.unwrap(), 1);
+    }
+
+    /// More in-flight messages than one query page (1 MB) holds, then a visible one behind
+    /// them: it is received, not starved.
+    #[tokio::test]
+    async fn a_visible_message_behind_pages_of_in_flight_ones_is_received() {
+        let db = EmbeddedDynamo::start_in_memory().await.unwrap();
+        let q = LocalQueues::open(db.client(), spec(5), 1.0).await.unwrap();
+        let big = "x".repeat(100_000);
+        for i in 0..25 {
+            // Received once and hidden until long after the receive below.
+            q.put(
+                "Q",
+                &format!("in-flight-{i}"),
+                &big,
+                1,
+                1_000 + i,
+                1_000_000,
+            )
+            .await
+            .unwrap();
+        }
+        let behind = q.send("Q", "behind", 5_000).await.unwrap();
+        let got = q.receive("Q", 10, 6_000).await.unwrap();
+        assert_eq!(
+            got.iter()
+                .map(|m| m.message_id.as_str())
+                .collect::<Vec<_>>(),
+            [behind.as_str()]
+        );
+        assert_eq!((got[0].body.as_str(), got[0].receive_count), ("behind", 1));
+        assert!(
+            q.receive("Q", 10, 7_000).await.unwrap().is_empty(),
+            "every message is in flight now"
+        );
+        assert_eq!(q.depth("Q").await.unwrap(), 26);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use local::gateway::{
     AccessTokenClaims, ApiSpec, Backend, BoxFuture, DETAIL_HEADER, GatewayConfig, LocalAuth,
-    RouteTarget, Throttle, router,
+    MethodThrottle, RouteTarget, Throttle, router,
 };
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -647,6 +647,101 @@ async fn over_the_burst_is_429() {
     let r = call(&app, "GET", "/nope", None, None).await;
     assert_eq!(r.status, 429);
     assert_eq!(fake.events().len(), 3);
+}
+
+/// The review's flood: unauthenticated `GET /config` as fast as possible until it is refused.
+/// With the template's limits, `/config` is cut at its own burst and a signed-in customer is
+/// still served.
+#[tokio::test]
+async fn a_flood_of_get_config_leaves_signed_in_customers_served() {
+    let (app, _) = gateway(Fake::new());
+    let mut served = 0;
+    for _ in 0..300 {
+        let r = call(&app, "GET", "/config", None, None).await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        served += 1;
+    }
+    assert!(
+        (20..100).contains(&served),
+        "GET /config is cut at its own limit (burst 20), not the stage's 100: {served} served"
+    );
+    let r = call(&app, "GET", "/myOrders", Some(&token("alice", &[])), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+#[test]
+fn the_template_gives_get_config_its_own_lower_limit() {
+    let spec = spec();
+    let config = spec
+        .method_throttles()
+        .iter()
+        .find(|m| (m.path.as_str(), m.method.as_str()) == ("/config", "GET"))
+        .expect("MethodSettings for GET /config");
+    assert_eq!(
+        config.throttle,
+        Throttle {
+            rate_per_second: 10.0,
+            burst: 20
+        }
+    );
+    assert!(config.throttle.rate_per_second < spec.throttle().rate_per_second);
+    assert!(config.throttle.burst < spec.throttle().burst);
+}
+
+/// Per-method buckets, deterministically: nothing refills during the test.
+#[tokio::test]
+async fn a_method_with_its_own_bucket_is_refused_on_its_own() {
+    let mut config = GatewayConfig::new(spec(), auth());
+    let frozen = |burst| Throttle {
+        rate_per_second: 0.001,
+        burst,
+    };
+    config.throttle = frozen(4);
+    config.method_throttles = vec![MethodThrottle {
+        path: "/config".into(),
+        method: "GET".into(),
+        throttle: frozen(2),
+    }];
+    let (app, fake) = gateway_with(config, Fake::new());
+    let statuses: Vec<u16> = {
+        let mut v = Vec::new();
+        for _ in 0..5 {
+            v.push(
+                call(&app, "GET", "/config", None, None)
+                    .await
+                    .status
+                    .as_u16(),
+            );
+        }
+        v
+    };
+    assert_eq!(statuses, [200, 200, 429, 429, 429]);
+    // The refused ones took nothing from the stage: two of its four tokens are left.
+    let alice = token("alice", &[]);
+    for _ in 0..2 {
+        let r = call(&app, "GET", "/myOrders", Some(&alice), None).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let r = call(&app, "GET", "/myOrders", Some(&alice), None).await;
+    assert_message(&r, 429, "Too Many Requests");
+    assert_eq!(fake.events().len(), 4);
+}
+
+#[test]
+fn method_settings_must_name_a_served_method() {
+    let bad = template().replace(
+        "ResourcePath: \"/~1config\"\n          HttpMethod: GET",
+        "ResourcePath: \"/~1config\"\n          HttpMethod: DELETE",
+    );
+    assert_ne!(
+        bad,
+        template(),
+        "the template's /config MethodSettings entry moved"
+    );
+    let err = ApiSpec::from_template(&bad).unwrap_err().to_string();
+    assert!(err.contains("DELETE /config"), "{err}");
 }
 
 // ------------------------------------------------------------------------------ POST /orders

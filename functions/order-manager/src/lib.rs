@@ -16,9 +16,12 @@
 //! changed (409 with the reason).
 //!
 //! The order row is the source of truth: a change is committed first, then the workflow is
-//! resumed and the event emitted. If either of those fails after the commit, the request still
-//! succeeds (the change happened) and the failure is logged; the workflow's heartbeat timeout
-//! then reconciles, because the workflow re-reads the order before acting on a timeout.
+//! resumed and the event emitted. For complete, cancel and claim, a failure after the commit is
+//! logged and the request still succeeds (the change happened); the workflow's heartbeat
+//! timeout then reconciles, because the workflow re-reads the order before acting on a timeout.
+//! The drink choice is different: without the callback the workflow times out and cancels the
+//! order, so a choice that cannot be passed on is withdrawn and answered 503 (see
+//! `choose_drink`).
 
 use apigw::{Request, Response};
 use domain::events::{Detail, Event, MakeOrder, OrderCancelled, OrderCompleted, OrderEnded};
@@ -28,13 +31,17 @@ use domain::ports::{
     ApiOrderStore, CallbackError, ConfigReader, EventBus, OrderReader, OrderWriter, TaskCallbacks,
     apply_command,
 };
+use domain::{AppError, Caller, OrderId};
 
 pub mod orders_api;
-use domain::{AppError, Caller};
 use serde_json::{Value, json};
 
 /// Default and largest page of `GET /orders` and `GET /myOrders`.
 pub const MAX_ITEMS: usize = 100;
+
+/// Pauses before the retries of a drink choice's workflow callback (three tries in all, under
+/// a second, well inside the API's 29 s integration timeout).
+const RESUME_RETRY_PAUSES_MS: [u64; 2] = [100, 400];
 
 /// The capabilities the order manager uses.
 pub struct OrderManager<O, C, B, T, A> {
@@ -66,17 +73,18 @@ where
     async fn route(&self, req: &Request, now_ms: i64) -> Result<(u16, Value), AppError> {
         let (method, resource) = apigw::route(req);
         let caller = apigw::caller(req)?;
-        let id = || apigw::path_param(req, "id");
+        // Parsed before anything else reads the id: an id no order can have is a 400.
+        let id = || apigw::path_param(req, "id").and_then(OrderId::parse);
         match (method.as_str(), resource.as_str()) {
             ("GET", "/orders") => self.list(req, &caller).await,
-            ("GET", "/orders/{id}") => self.receipt(id()?, &caller).await,
+            ("GET", "/orders/{id}") => self.receipt(&id()?, &caller).await,
             ("GET", "/myOrders") => self.mine(&caller).await,
             ("PUT", "/orders/{id}") => {
                 let choice: DrinkChoice = apigw::json_body(req)?;
-                self.choose_drink(id()?, caller, &choice, now_ms).await
+                self.choose_drink(&id()?, caller, &choice, now_ms).await
             }
-            ("PUT", "/orders/complete/{id}") => self.end(id()?, caller, false, now_ms).await,
-            ("PUT", "/orders/cancel/{id}") => self.end(id()?, caller, true, now_ms).await,
+            ("PUT", "/orders/complete/{id}") => self.end(&id()?, caller, false, now_ms).await,
+            ("PUT", "/orders/cancel/{id}") => self.end(&id()?, caller, true, now_ms).await,
             ("PUT", "/orders/claim/{id}") => {
                 let barista = match apigw::query(req, "action") {
                     Some("make") => Some(caller.sub.clone()),
@@ -88,7 +96,7 @@ where
                         )));
                     }
                 };
-                self.claim(id()?, caller, barista, now_ms).await
+                self.claim(&id()?, caller, barista, now_ms).await
             }
             _ => Err(apigw::no_route(req)),
         }
@@ -119,7 +127,7 @@ where
         Ok((200, json!({ "result": views(&orders) })))
     }
 
-    async fn receipt(&self, id: &str, caller: &Caller) -> Result<(u16, Value), AppError> {
+    async fn receipt(&self, id: &OrderId, caller: &Caller) -> Result<(u16, Value), AppError> {
         let order = self.find(id).await?;
         order.check_readable_by(caller)?;
         Ok((200, json!({ "result": order.receipt() })))
@@ -130,9 +138,15 @@ where
         Ok((200, json!({ "result": views(&orders) })))
     }
 
+    /// The drink choice is committed first and the workflow resumed after, because the
+    /// workflow's later steps read the drink from the row (send-to-restaurant refuses a
+    /// drinkless order); resuming first could let the workflow overtake the write. The commit is
+    /// version-conditional, and if the workflow cannot be resumed (after a few tries) the
+    /// choice is withdrawn and the answer is 503: the customer was not told the order is
+    /// placed, the workflow still waits on the same token, and choosing again works.
     async fn choose_drink(
         &self,
-        id: &str,
+        id: &OrderId,
         caller: Caller,
         choice: &DrinkChoice,
         now_ms: i64,
@@ -140,20 +154,29 @@ where
         let drink = validate_choice(&self.config.menu().await?, choice)?;
         let order = apply_command(
             &self.orders,
-            id,
+            id.as_str(),
             &OrderCommand::ChooseDrink { caller, drink },
             now_ms,
         )
         .await?;
         if let Some(token) = &order.task_token {
             let output = json!({ "orderId": order.order_id, "drinkOrder": order.drink_order });
-            if let Err(CallbackError::TaskGone(why)) = self.resume(token, output).await {
-                // The customer's time ran out between our read and our write; the workflow's
-                // timeout branch cancels the order.
-                tracing::info!(order_id = id, %why, "drink chosen after the workflow stopped waiting");
-                return Err(AppError::conflict(
-                    "The order timed out before the drink was chosen; please scan the code again",
-                ));
+            match self.resume_with_retries(token, output).await {
+                Ok(()) => {}
+                Err(CallbackError::TaskGone(why)) => {
+                    // The customer's time ran out between our read and our write; the
+                    // workflow's timeout branch cancels the order.
+                    tracing::info!(order_id = %id, %why, "drink chosen after the workflow stopped waiting");
+                    return Err(AppError::conflict(
+                        "The order timed out before the drink was chosen; please scan the code again",
+                    ));
+                }
+                Err(CallbackError::Other(_)) => {
+                    self.withdraw_drink(id, now_ms).await;
+                    return Err(AppError::unavailable(
+                        "The order could not be passed on right now; your drink choice was not saved, please try again",
+                    ));
+                }
             }
         }
         Ok((
@@ -162,10 +185,34 @@ where
         ))
     }
 
+    /// Resumes the workflow, retrying failures that may be passing (throttling, a network
+    /// blip) with a short backoff; a gone task is final and returned at once.
+    async fn resume_with_retries(&self, token: &str, output: Value) -> Result<(), CallbackError> {
+        let mut result = self.resume(token, output.clone()).await;
+        for pause_ms in RESUME_RETRY_PAUSES_MS {
+            if !matches!(result, Err(CallbackError::Other(_))) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
+            result = self.resume(token, output.clone()).await;
+        }
+        result
+    }
+
+    /// Undoes a committed drink choice whose workflow could not be resumed. If this fails too,
+    /// the order keeps the drink while the workflow waits; its heartbeat timeout then cancels
+    /// the order, so it is logged loudly.
+    async fn withdraw_drink(&self, id: &OrderId, now_ms: i64) {
+        let withdraw = &OrderCommand::WithdrawDrink;
+        if let Err(err) = apply_command(&self.orders, id.as_str(), withdraw, now_ms).await {
+            tracing::error!(order_id = %id, %err, "drink choice not withdrawn after the workflow could not be resumed");
+        }
+    }
+
     /// Completing and cancelling: the same steps, a different command and event.
     async fn end(
         &self,
-        id: &str,
+        id: &OrderId,
         caller: Caller,
         cancel: bool,
         now_ms: i64,
@@ -176,7 +223,7 @@ where
         } else {
             OrderCommand::Complete { caller }
         };
-        let order = apply_command(&self.orders, id, &cmd, now_ms).await?;
+        let order = apply_command(&self.orders, id.as_str(), &cmd, now_ms).await?;
         self.resume_quietly(&order, json!({ "cancelled": cancel }))
             .await;
         let ended = |message: &str| OrderEnded {
@@ -200,7 +247,7 @@ where
 
     async fn claim(
         &self,
-        id: &str,
+        id: &OrderId,
         caller: Caller,
         barista: Option<String>,
         now_ms: i64,
@@ -209,7 +256,7 @@ where
             caller,
             barista: barista.clone(),
         };
-        let order = apply_command(&self.orders, id, &cmd, now_ms).await?;
+        let order = apply_command(&self.orders, id.as_str(), &cmd, now_ms).await?;
         let message = if barista.is_some() {
             "A barista is making the order."
         } else {
@@ -243,23 +290,23 @@ where
                     AppError::bad_request(format!("WorkflowStarted detail lacks '{name}'"))
                 })
         };
-        let (order_id, token) = (field("orderId")?, field("TaskToken")?);
+        let (order_id, token) = (OrderId::parse(field("orderId")?)?, field("TaskToken")?);
         let cmd = OrderCommand::AwaitCustomer {
             task_token: token.to_owned(),
         };
-        match apply_command(&self.orders, order_id, &cmd, now_ms).await {
+        match apply_command(&self.orders, order_id.as_str(), &cmd, now_ms).await {
             Ok(_) => Ok(()),
             Err(err @ (AppError::Conflict(_) | AppError::NotFound(_))) => {
-                tracing::warn!(order_id, %err, "customer task token not stored");
+                tracing::warn!(%order_id, %err, "customer task token not stored");
                 Ok(())
             }
             Err(err) => Err(err),
         }
     }
 
-    async fn find(&self, id: &str) -> Result<Order, AppError> {
+    async fn find(&self, id: &OrderId) -> Result<Order, AppError> {
         self.orders
-            .get(id)
+            .get(id.as_str())
             .await?
             .ok_or_else(|| AppError::not_found(format!("Order {id} not found")))
     }

@@ -5,12 +5,14 @@ use adapters::memory::{Callback, RecordingBus, RecordingCallbacks};
 use adapters::{ApiOrderTable, ConfigTable, OrderTable};
 use apigw::testing::{claims, request};
 use aws_lambda_events::encodings::Body;
+use domain::AppError;
 use domain::order::{Order, OrderCommand, OrderState};
-use domain::ports::{OrderReader, OrderWriter, apply_command};
+use domain::ports::{CallbackError, OrderReader, OrderWriter, TaskCallbacks, apply_command};
 use local::testing::TestTables;
 use order_manager::OrderManager;
 use serde_json::{Value, json};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 type Manager =
     OrderManager<OrderTable, ConfigTable, RecordingBus, RecordingCallbacks, ApiOrderTable>;
@@ -671,4 +673,145 @@ async fn workflow_started_events_store_the_customer_token() {
     f.m.on_workflow_started(&json!({"orderId": "unknown", "TaskToken": "t"}), 5)
         .await
         .unwrap();
+}
+
+/// Workflow callbacks that fail as an outage (not as a gone task) `failures_left` times, then
+/// succeed; they count every attempt.
+#[derive(Default)]
+struct FlakyCallbacks {
+    failures_left: AtomicUsize,
+    attempts: AtomicUsize,
+    delivered: Mutex<Vec<Value>>,
+}
+
+impl TaskCallbacks for FlakyCallbacks {
+    async fn send_success(&self, _: &str, output: Value) -> Result<(), CallbackError> {
+        self.attempts.fetch_add(1, Ordering::SeqCst);
+        let failing = self
+            .failures_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Err(CallbackError::Other(AppError::internal(
+                "Step Functions: ServiceUnavailable",
+            )));
+        }
+        self.delivered.lock().unwrap().push(output);
+        Ok(())
+    }
+    async fn send_failure(&self, _: &str, _: &str, _: &str) -> Result<(), CallbackError> {
+        Ok(())
+    }
+}
+
+/// A manager whose workflow callbacks fail `failures` times, and one order waiting for its drink.
+async fn flaky_manager(
+    failures: usize,
+) -> (
+    TestTables,
+    OrderManager<OrderTable, ConfigTable, RecordingBus, FlakyCallbacks, ApiOrderTable>,
+) {
+    let t = TestTables::start().await.unwrap();
+    assert!(
+        t.orders
+            .create(&Order::new("o1", CUSTOMER, 1))
+            .await
+            .unwrap()
+    );
+    let wait = OrderCommand::AwaitCustomer {
+        task_token: "o1-customer-token".into(),
+    };
+    apply_command(&t.orders, "o1", &wait, 1).await.unwrap();
+    let m = OrderManager {
+        orders: t.orders.clone(),
+        config: t.config.clone(),
+        bus: RecordingBus::default(),
+        callbacks: FlakyCallbacks {
+            failures_left: AtomicUsize::new(failures),
+            ..FlakyCallbacks::default()
+        },
+        api_orders: t.api_orders.clone(),
+    };
+    (t, m)
+}
+
+fn status_and_body(r: apigw::Response) -> (i64, Value) {
+    let Some(Body::Text(t)) = &r.body else {
+        panic!("unexpected body {:?}", r.body)
+    };
+    (r.status_code, serde_json::from_str(t).unwrap())
+}
+
+#[tokio::test]
+async fn a_drink_choice_the_workflow_cannot_receive_is_a_503_and_is_not_kept() {
+    let (t, m) = flaky_manager(usize::MAX).await;
+    let latte = put_drink("o1", CUSTOMER, r#"{"drink": "Latte"}"#);
+    let (s, b) = status_and_body(m.handle(&latte, 2).await);
+    assert_eq!(s, 503, "{b}");
+    assert!(message(&b).contains("try again"), "{b}");
+    assert_eq!(
+        m.callbacks.attempts.load(Ordering::SeqCst),
+        3,
+        "retried before giving up"
+    );
+    let o = t.orders.get("o1").await.unwrap().unwrap();
+    assert_eq!(o.drink_order, None, "the refused choice was withdrawn");
+    assert_eq!(o.state, OrderState::Created);
+    assert_eq!(o.task_token.as_deref(), Some("o1-customer-token"));
+
+    // Once the workflow can be reached, the customer's retry goes through.
+    m.callbacks.failures_left.store(0, Ordering::SeqCst);
+    let (s, b) = status_and_body(m.handle(&latte, 3).await);
+    assert_eq!(s, 200, "{b}");
+    let delivered = m.callbacks.delivered.lock().unwrap().clone();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0]["drinkOrder"]["drink"], "Latte");
+    let o = t.orders.get("o1").await.unwrap().unwrap();
+    assert_eq!(o.drink_order.map(|d| d.drink).as_deref(), Some("Latte"));
+}
+
+#[tokio::test]
+async fn a_passing_callback_failure_is_retried_and_the_choice_kept() {
+    let (t, m) = flaky_manager(2).await;
+    let latte = put_drink("o1", CUSTOMER, r#"{"drink": "Latte"}"#);
+    let (s, b) = status_and_body(m.handle(&latte, 2).await);
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(m.callbacks.attempts.load(Ordering::SeqCst), 3);
+    assert_eq!(m.callbacks.delivered.lock().unwrap().len(), 1);
+    let o = t.orders.get("o1").await.unwrap().unwrap();
+    assert_eq!(o.drink_order.map(|d| d.drink).as_deref(), Some("Latte"));
+}
+
+/// Ids no order can have (over DynamoDB's key limit, characters an execution name cannot
+/// hold, empty) are refused with a 400 on every route that takes one, before any read.
+#[tokio::test]
+async fn ids_that_cannot_exist_are_a_400_on_every_route() {
+    let f = Fixture::new().await;
+    let long = "o".repeat(1_100);
+    for bad in [long.as_str(), "o 1", "o1/../o2", "o1#x", "o\u{1}1", ""] {
+        let reqs = [
+            get_one(bad, customer(CUSTOMER)),
+            put_drink(bad, CUSTOMER, r#"{"drink": "Latte"}"#),
+            action("complete", bad, &[], admin()),
+            action("cancel", bad, &[], customer(CUSTOMER)),
+            action("claim", bad, &[("action", "make")], admin()),
+        ];
+        for req in reqs {
+            let path = req.path.clone().unwrap_or_default();
+            let (s, b) = f.call(req, 1).await;
+            assert_eq!(s, 400, "{:.60}: {b}", path);
+            assert!(!message(&b).is_empty());
+            assert!(!message(&b).contains(&long), "the id is not echoed");
+        }
+    }
+    let started = json!({"orderId": long, "TaskToken": "t"});
+    assert_eq!(
+        f.m.on_workflow_started(&started, 1)
+            .await
+            .unwrap_err()
+            .status(),
+        400
+    );
+    assert!(f.m.callbacks.calls().is_empty());
+    assert!(f.m.bus.events().is_empty());
 }

@@ -10,7 +10,7 @@ use apigw::{Request, Response};
 use domain::events::{Detail, ValidatorNewOrder};
 use domain::ports::{Consume, EventBus, QrBuckets};
 use domain::qr::{QrPolicy, ScanRejection, explain_rejection};
-use domain::{AppError, Caller};
+use domain::{AppError, Caller, QrCode};
 use serde_json::{Value, json};
 
 pub async fn handle<Q: QrBuckets, B: EventBus>(
@@ -31,7 +31,9 @@ pub async fn handle<Q: QrBuckets, B: EventBus>(
                 let token = apigw::query(req, "token").ok_or_else(|| {
                     AppError::Unprocessable("Missing 'token' query string parameter".into())
                 })?;
-                scan(&caller, token, buckets, bus, policy, now_ms).await
+                // A code that cannot have been handed out never reaches the table.
+                let code = QrCode::parse(token)?;
+                scan(&caller, &code, buckets, bus, policy, now_ms).await
             }
             _ => Err(apigw::no_route(req)),
         }
@@ -60,17 +62,17 @@ async fn current_code<Q: QrBuckets>(
 
 async fn scan<Q: QrBuckets, B: EventBus>(
     caller: &Caller,
-    token: &str,
+    code: &QrCode,
     buckets: &Q,
     bus: &B,
     policy: QrPolicy,
     now_ms: i64,
 ) -> Result<(u16, Value), AppError> {
     let id = policy.bucket_id(now_ms);
-    let bucket = match buckets.consume(id, token).await? {
+    let bucket = match buckets.consume(id, code.as_str()).await? {
         Consume::Taken(bucket) => bucket,
         Consume::Refused(old) => {
-            return match explain_rejection(old.as_ref(), token) {
+            return match explain_rejection(old.as_ref(), code.as_str()) {
                 ScanRejection::InvalidCode => Err(AppError::bad_request("Invalid code")),
                 // The original's answer, which the order app relies on.
                 ScanRejection::NoTokensRemaining => {

@@ -5,11 +5,12 @@ use apigw::testing::{claims, request};
 use aws_lambda_events::encodings::Body;
 use domain::AppError;
 use domain::events::Event;
-use domain::ports::{EventBus, QrBuckets};
-use domain::qr::QrPolicy;
+use domain::ports::{Consume, EventBus, QrBuckets};
+use domain::qr::{Bucket, QrPolicy};
 use local::testing::TestTables;
 use serde_json::Value;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 const NOW: i64 = 1_763_750_000_000;
 
@@ -269,4 +270,64 @@ async fn sample_events_are_answered() {
         let r = qr_validator::handle(&req, &t.validator, &bus, QrPolicy::default(), NOW).await;
         assert_eq!(r.status_code, status, "{file}");
     }
+}
+
+/// The validator table, counting the scans that reach it.
+struct CountingBuckets<'a> {
+    table: &'a adapters::ValidatorTable,
+    consumes: AtomicUsize,
+}
+
+impl QrBuckets for CountingBuckets<'_> {
+    async fn get(&self, bucket_id: i64) -> Result<Option<Bucket>, AppError> {
+        self.table.get(bucket_id).await
+    }
+    async fn create(&self, bucket: &Bucket) -> Result<Bucket, AppError> {
+        self.table.create(bucket).await
+    }
+    async fn consume(&self, bucket_id: i64, code: &str) -> Result<Consume, AppError> {
+        self.consumes.fetch_add(1, Ordering::SeqCst);
+        self.table.consume(bucket_id, code).await
+    }
+    async fn release(&self, bucket_id: i64) -> Result<(), AppError> {
+        self.table.release(bucket_id).await
+    }
+}
+
+#[tokio::test]
+async fn codes_that_cannot_exist_are_refused_before_the_table() {
+    let t = TestTables::start().await.unwrap();
+    let bus = RecordingBus::default();
+    let p = QrPolicy::default();
+    let token = code(&t, &bus, NOW).await;
+    let buckets = CountingBuckets {
+        table: &t.validator,
+        consumes: AtomicUsize::new(0),
+    };
+    let long = format!("{token}{}", "a".repeat(1_100));
+    let cases = [
+        (long.as_str(), 400),
+        ("ab cd", 400),
+        ("ab/../cd", 400),
+        ("abc\u{0}", 400),
+        ("\"; DROP", 400),
+        ("", 422),
+    ];
+    for (bad, status) in cases {
+        let r = qr_validator::handle(&scan(Some(bad), "c"), &buckets, &bus, p, NOW).await;
+        assert_eq!(r.status_code, status, "{bad:.40?}");
+        assert!(body(&r)["message"].is_string(), "{bad:.40?}");
+    }
+    assert_eq!(
+        buckets.consumes.load(Ordering::SeqCst),
+        0,
+        "no scan reached the table"
+    );
+    let b = t.validator.get(p.bucket_id(NOW)).await.unwrap().unwrap();
+    assert_eq!(b.available_tokens, 10, "no use taken");
+    assert!(bus.events().is_empty());
+    // The real code still goes through the same wrapper.
+    let r = qr_validator::handle(&scan(Some(&token), "c"), &buckets, &bus, p, NOW).await;
+    assert_eq!(r.status_code, 200);
+    assert_eq!(buckets.consumes.load(Ordering::SeqCst), 1);
 }

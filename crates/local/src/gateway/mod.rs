@@ -24,10 +24,12 @@
 //! ApiSpec::from_template(template_yaml: &str) -> Result<ApiSpec, GatewayError>
 //! ApiSpec::from_template_api(template_yaml: &str, logical_id: &str) -> Result<ApiSpec, GatewayError>
 //! ApiSpec::from_openapi(doc: &Value) -> Result<ApiSpec, GatewayError>
-//! ApiSpec::{routes() -> Vec<RouteInfo>, stage() -> &str, throttle() -> Throttle}
+//! ApiSpec::{routes() -> Vec<RouteInfo>, stage() -> &str, throttle() -> Throttle,
+//!          method_throttles() -> &[MethodThrottle]}
 //! LocalAuth::new(key: &[u8], issuer: &str) -> LocalAuth
 //! LocalAuth::{with_client_id, issuer, client_id, claims, sign, mint, verify}
 //! Throttle { rate_per_second: f64, burst: u32 }
+//! MethodThrottle { path: String, method: String, throttle: Throttle }
 //! GatewayConfig::new(api: ApiSpec, auth: LocalAuth) -> GatewayConfig   // pub fields, defaults below
 //! router(config: GatewayConfig, backend: Arc<dyn Backend>) -> axum::Router
 //! ```
@@ -38,9 +40,14 @@
 //!
 //! # What a request goes through (in API Gateway's order)
 //!
-//! 1. **Throttling**: one token bucket for the whole API ([`Throttle`], defaults from the
-//!    stage's `MethodSettings` / the `ApiThrottleRateLimit` and `ApiThrottleBurstLimit`
-//!    parameter defaults): 429 `{"message": "Too Many Requests"}`.
+//! 1. **Throttling**: 429 `{"message": "Too Many Requests"}`. A method that the stage's
+//!    `MethodSettings` name (`ResourcePath: /~1config`, `HttpMethod: GET`) takes a token from
+//!    its own bucket first ([`MethodThrottle`]); then every request takes one from the stage
+//!    bucket ([`Throttle`], the `/*` `*` entry, else the `ApiThrottleRateLimit` and
+//!    `ApiThrottleBurstLimit` parameter defaults). So a flood on a throttled public method is
+//!    cut at its own limit and cannot use up what the other methods share. (Deviation: AWS
+//!    gives every method its own bucket at the stage default, with the account limit as the
+//!    shared cap; locally the methods without their own settings share the stage bucket.)
 //! 2. **Routing**: every (method, path template) is served at the root (`/orders/{id}`) and under
 //!    the stage prefix (`/Prod/orders/{id}`, as in AWS URLs). `{id}` is one segment, `{p+}` the
 //!    rest of the path, and a literal segment beats a parameter. Unknown path: 404
@@ -105,7 +112,7 @@ use std::time::Duration;
 pub use auth::{AccessTokenClaims, AuthFailure, LocalAuth};
 pub use pipeline::DETAIL_HEADER;
 pub use spec::{ApiSpec, RouteInfo, RouteTarget};
-pub use throttle::Throttle;
+pub use throttle::{MethodThrottle, Throttle};
 
 /// A boxed, sendable future: what [`Backend`] returns, so that the trait stays object-safe
 /// (`Arc<dyn Backend>`) without pulling in the `futures` crate.
@@ -161,6 +168,8 @@ pub struct GatewayConfig {
     pub api: ApiSpec,
     pub auth: LocalAuth,
     pub throttle: Throttle,
+    /// Methods with their own bucket, checked before the stage bucket.
+    pub method_throttles: Vec<MethodThrottle>,
     /// The stage prefix also served (`/Prod/...`) and reported in `requestContext.stage`.
     pub stage: String,
     pub max_body_bytes: usize,
@@ -172,6 +181,7 @@ impl GatewayConfig {
     pub fn new(api: ApiSpec, auth: LocalAuth) -> Self {
         GatewayConfig {
             throttle: api.throttle(),
+            method_throttles: api.method_throttles().to_vec(),
             stage: api.stage().to_owned(),
             api,
             auth,

@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use md5::{Digest, Md5};
 use serde_json::{Map, Value, json};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,6 +27,8 @@ struct Gateway {
     api: ApiSpec,
     auth: LocalAuth,
     bucket: TokenBucket,
+    /// (resource template, method or `*`) → that method's own bucket.
+    method_buckets: HashMap<(String, String), TokenBucket>,
     stage: String,
     max_body: usize,
     timeout: Duration,
@@ -35,6 +38,16 @@ struct Gateway {
 pub(crate) fn router(config: GatewayConfig, backend: Arc<dyn Backend>) -> Router {
     let gw = Gateway {
         bucket: TokenBucket::new(config.throttle),
+        method_buckets: config
+            .method_throttles
+            .iter()
+            .map(|m| {
+                (
+                    (m.path.clone(), m.method.clone()),
+                    TokenBucket::new(m.throttle),
+                )
+            })
+            .collect(),
         api: config.api,
         auth: config.auth,
         stage: config.stage,
@@ -172,12 +185,12 @@ struct Matched<'a> {
 
 impl Gateway {
     async fn serve(&self, req: Request, request_id: &str) -> Result<Response, Refusal> {
-        if !self.bucket.try_take() {
-            return Err(Refusal::new(Kind::Throttled, "Too Many Requests"));
-        }
         let (parts, body) = req.into_parts();
         let method = parts.method.as_str();
-        let m = self.find_route(method, parts.uri.path())?;
+        let found = self.find_route(method, parts.uri.path());
+        // Throttling comes before the route is refused: an unknown path also costs a token.
+        self.throttle(method, found.as_ref().ok())?;
+        let m = found?;
 
         let claims = match &m.route.auth {
             None => None,
@@ -222,6 +235,21 @@ impl Gateway {
                     .await
             }
         }
+    }
+
+    /// The method's own bucket first (a refusal there leaves the stage bucket untouched, so a
+    /// flood on one method cannot starve the others), then the stage bucket.
+    fn throttle(&self, method: &str, matched: Option<&Matched<'_>>) -> Result<(), Refusal> {
+        let own = matched.and_then(|m| {
+            let path = &m.resource.template;
+            self.method_buckets
+                .get(&(path.clone(), method.to_owned()))
+                .or_else(|| self.method_buckets.get(&(path.clone(), "*".to_owned())))
+        });
+        if own.is_some_and(|b| !b.try_take()) || !self.bucket.try_take() {
+            return Err(Refusal::new(Kind::Throttled, "Too Many Requests"));
+        }
+        Ok(())
     }
 
     /// API Gateway's matching: under the stage prefix first (AWS URLs), then at the root; the

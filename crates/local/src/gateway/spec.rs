@@ -1,6 +1,7 @@
 //! Reading the API from the template: the OpenAPI body becomes a table of compiled routes.
 //! All the interpretation happens here, once; requests only look things up.
 
+use super::throttle::{MethodThrottle, as_number, parameter_default, stage_throttling};
 use super::vtl::{self, MessageTemplate};
 use super::{GatewayError, Throttle};
 use serde_json::{Map, Value, json};
@@ -15,6 +16,7 @@ pub struct ApiSpec {
     pub(crate) gateway_responses: HashMap<String, GatewayResponse>,
     stage: String,
     throttle: Throttle,
+    method_throttles: Vec<MethodThrottle>,
 }
 
 /// One route, for listings (start-up banner, checks that every function is wired).
@@ -240,7 +242,7 @@ impl ApiSpec {
         {
             spec.stage = stage;
         }
-        spec.throttle = stage_throttle(props, params).unwrap_or(AWS_DEFAULT_THROTTLE);
+        spec.read_throttling(props, params)?;
         Ok(spec)
     }
 
@@ -298,7 +300,46 @@ impl ApiSpec {
             gateway_responses: parser.gateway_responses(),
             stage: "Prod".into(),
             throttle: AWS_DEFAULT_THROTTLE,
+            method_throttles: Vec::new(),
         })
+    }
+
+    /// The stage's throttling: the `/*` `*` `MethodSettings` entry (else the
+    /// `ApiThrottleRateLimit`/`ApiThrottleBurstLimit` parameter defaults, else API Gateway's
+    /// account defaults), and the entries for single methods, each of which must name a method
+    /// the API serves (a misspelt path would silently throttle nothing).
+    fn read_throttling(
+        &mut self,
+        props: &Value,
+        params: &Map<String, Value>,
+    ) -> Result<(), GatewayError> {
+        let number =
+            |v: Option<&Value>| v.and_then(|v| resolve_param(v, params)).and_then(as_number);
+        let stage = stage_throttling(props, number).map_err(GatewayError::Template)?;
+        let from_params = || {
+            Some(Throttle {
+                rate_per_second: parameter_default(params, "ApiThrottleRateLimit")?,
+                burst: parameter_default(params, "ApiThrottleBurstLimit")? as u32,
+            })
+        };
+        self.throttle = stage
+            .default
+            .or_else(from_params)
+            .unwrap_or(AWS_DEFAULT_THROTTLE);
+        let routes = self.routes();
+        for m in &stage.methods {
+            let served = routes
+                .iter()
+                .any(|r| r.path == m.path && (m.method == "*" || r.method == m.method));
+            if !served {
+                return Err(GatewayError::Template(format!(
+                    "MethodSettings throttle {} {}, which the API does not serve",
+                    m.method, m.path
+                )));
+            }
+        }
+        self.method_throttles = stage.methods;
+        Ok(())
     }
 
     /// Every (method, path) served, sorted by path.
@@ -332,6 +373,11 @@ impl ApiSpec {
     pub fn throttle(&self) -> Throttle {
         self.throttle
     }
+
+    /// The methods the stage's `MethodSettings` give their own limits (`/config` `GET`).
+    pub fn method_throttles(&self) -> &[MethodThrottle] {
+        &self.method_throttles
+    }
 }
 
 impl std::fmt::Debug for ApiSpec {
@@ -339,6 +385,7 @@ impl std::fmt::Debug for ApiSpec {
         f.debug_struct("ApiSpec")
             .field("stage", &self.stage)
             .field("throttle", &self.throttle)
+            .field("method_throttles", &self.method_throttles)
             .field("routes", &self.routes())
             .finish_non_exhaustive()
     }
@@ -350,45 +397,6 @@ fn resolve_param<'a>(v: &'a Value, params: &'a Map<String, Value>) -> Option<&'a
         Some(name) => params.get(name).and_then(|p| p.get("Default")),
         None => Some(v),
     }
-}
-
-fn as_number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn stage_throttle(props: &Value, params: &Map<String, Value>) -> Option<Throttle> {
-    let num = |v: Option<&Value>| v.and_then(|v| resolve_param(v, params)).and_then(as_number);
-    let from_settings = props
-        .get("MethodSettings")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .find(|s| {
-            s.get("ResourcePath").and_then(Value::as_str) == Some("/*")
-                && s.get("HttpMethod").and_then(Value::as_str) == Some("*")
-        })
-        .and_then(|s| {
-            Some(Throttle {
-                rate_per_second: num(s.get("ThrottlingRateLimit"))?,
-                burst: num(s.get("ThrottlingBurstLimit"))? as u32,
-            })
-        });
-    from_settings.or_else(|| {
-        let default = |name: &str| {
-            params
-                .get(name)
-                .and_then(|p| p.get("Default"))
-                .and_then(as_number)
-        };
-        Some(Throttle {
-            rate_per_second: default("ApiThrottleRateLimit")?,
-            burst: default("ApiThrottleBurstLimit")? as u32,
-        })
-    })
 }
 
 /// YAML → JSON. CloudFormation short-form tags become their long form (`!Ref X` →
