@@ -133,10 +133,12 @@ async fn up(args: UpArgs, data_dir: PathBuf) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     // After the stack, so that the realtime log it forwards exists.
-    let mqtt = MqttBroker::start(
+    // Only holders of a local token (as the MQTT password) may connect.
+    let mqtt = MqttBroker::start_authenticated(
         ([127, 0, 0, 1], mqtt_port).into(),
         ([127, 0, 0, 1], mqtt_ws_port).into(),
         &stack.hub.realtime,
+        key.clone(),
     )?;
     println!("coffee-local is up");
     println!("  API       http://{addr}   (also under /Prod, as in AWS)");
@@ -145,7 +147,7 @@ async fn up(args: UpArgs, data_dir: PathBuf) -> Result<(), String> {
         stack.dynamo.endpoint()
     );
     println!(
-        "  MQTT      mqtt://{}   {}   (realtime topics, no authentication)",
+        "  MQTT      mqtt://{}   {}   (realtime topics; MQTT password: a token)",
         mqtt.tcp_addr,
         mqtt.ws_url()
     );
