@@ -158,26 +158,37 @@ impl OrderReader for OrderTable {
     }
 }
 
+/// Puts `item` unless a row with its key exists (`key_attr` is one of the key's attributes):
+/// `Ok(false)` when it existed, which leaves that row untouched and makes a retry harmless.
+pub(crate) async fn put_new(
+    client: &Client,
+    table: &str,
+    item: Item,
+    key_attr: &str,
+) -> Result<bool, AppError> {
+    let result = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(#k)")
+        .expression_attribute_names("#k", key_attr)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(dependency_error("Saving the order")(e)),
+    }
+}
+
 impl OrderWriter for OrderTable {
     async fn create(&self, order: &Order) -> Result<bool, AppError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(encode("order", order)?))
-            .condition_expression("attribute_not_exists(SK)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(dependency_error("Saving the order")(e)),
-        }
+        put_new(&self.client, &self.table, encode("order", order)?, "SK").await
     }
 
     async fn replace(&self, order: &Order, expected_version: u64) -> Result<Replaced, AppError> {

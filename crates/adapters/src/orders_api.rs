@@ -4,7 +4,7 @@
 //! newest five of this user in this store" is one strongly consistent query.
 
 use crate::dependency_error;
-use crate::dynamo::{Item, decode, encode, s};
+use crate::dynamo::{Item, decode, encode, put_new, s};
 use aws_sdk_dynamodb::Client;
 use domain::AppError;
 use domain::orders_api::{ApiOrder, GrandTotal, user_key_prefix};
@@ -89,24 +89,8 @@ impl ApiOrderTable {
 
 impl ApiOrderStore for ApiOrderTable {
     async fn create(&self, order: &ApiOrder) -> Result<bool, AppError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(encode("orders-API order", &Row::from_order(order))?))
-            .condition_expression("attribute_not_exists(order_id)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(dependency_error("Saving the order")(e)),
-        }
+        let item = encode("orders-API order", &Row::from_order(order))?;
+        put_new(&self.client, &self.table, item, "order_id").await
     }
 
     async fn latest(
