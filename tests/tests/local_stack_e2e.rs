@@ -698,3 +698,86 @@ async fn inspection_pages_mask_cards_and_task_tokens() {
     }
     l.stack.stop().await;
 }
+
+/// A bus delivery to a function that keeps failing is retried by its rule's `RetryPolicy`
+/// (WorkflowStarted: 20 retries) and then shown at `/local/dead-letters`, with its event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_delivery_that_keeps_failing_is_retried_then_dead_lettered() {
+    let l = start(None).await;
+    // An order id no order can have: order-manager refuses the event on every try.
+    let detail = json!({"orderId": "bad id", "TaskToken": "t", "userId": "alice"});
+    l.stack
+        .hub
+        .put_event(
+            "awsserverlessda.serverlesspresso",
+            "OrderProcessor.WorkflowStarted",
+            detail,
+        )
+        .await
+        .unwrap();
+    let letter = l
+        .eventually("the delivery to be dead-lettered", async || {
+            let (_, letters) = l.call("GET", "/local/dead-letters", None, None).await;
+            letters.as_array()?.first().cloned()
+        })
+        .await;
+    assert_eq!(letter["target"], "OrderManagerFunction");
+    assert_eq!(letter["rule"], "OrderManagerFunction.WorkflowStarted");
+    assert_eq!(letter["attempts"], 21, "{letter}");
+    assert_eq!(letter["event"]["detail"]["orderId"], "bad id");
+    l.stack.stop().await;
+}
+
+/// A delivery stored on the bus and not yet made when the stack died is made after the
+/// restart (here: stored while no stack runs, as if it crashed right after accepting it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pending_bus_delivery_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = start(Some(dir.path().to_owned())).await;
+    l.stack.stop().await;
+
+    let dynamo =
+        local::EmbeddedDynamo::start_persistent(&dir.path().join("dynamo.db"), "127.0.0.1:0")
+            .await
+            .unwrap();
+    let spec = local::queue::QueueSpec {
+        logical_id: local_stack::deliveries::queue_of("PublisherFunction"),
+        visibility_timeout: Duration::from_secs(1),
+        redrive: None,
+    };
+    let queues = local::queue::LocalQueues::open(dynamo.client(), vec![spec], 1.0)
+        .await
+        .unwrap();
+    let event = json!({
+        "version": "0", "id": "evt-1", "detail-type": "ConfigService.ConfigChanged",
+        "source": "awsserverlessda.serverlesspresso", "account": "000000000000",
+        "time": "2026-12-04T12:00:00Z", "region": "local", "resources": [],
+        "detail": {"NewImage": {"PK": {"S": "config"}, "marker": {"S": "from-before-the-crash"}}}
+    });
+    let delivery = local_stack::deliveries::Delivery {
+        rule: "PublisherFunction.AppEvents".into(),
+        event,
+    };
+    queues
+        .send(
+            &local_stack::deliveries::queue_of("PublisherFunction"),
+            &serde_json::to_string(&delivery).unwrap(),
+            chrono::Utc::now().timestamp_millis(),
+        )
+        .await
+        .unwrap();
+    dynamo.stop().await;
+
+    let l = start(Some(dir.path().to_owned())).await;
+    l.eventually(
+        "the stored delivery to reach the realtime topics",
+        async || {
+            let (_, log) = l.call("GET", "/local/realtime", None, None).await;
+            log.to_string()
+                .contains("from-before-the-crash")
+                .then_some(())
+        },
+    )
+    .await;
+    l.stack.stop().await;
+}

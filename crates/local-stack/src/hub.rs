@@ -4,6 +4,7 @@
 //! deliver to functions. The cycle is broken with a late-bound weak reference ([`HubRef`]):
 //! ports hold it, and it is set once the hub exists.
 
+use crate::deliveries::{self, Delivery};
 use crate::functions::LocalFunctions;
 use crate::outbox::{Outbox, RealtimeLog};
 use asl::{BoxFuture, Engine, EngineError, TaskCall, TaskError, TaskHandler};
@@ -14,7 +15,6 @@ use local::queue::LocalQueues;
 use local::rules::Rule;
 use serde_json::{Value, json};
 use std::sync::{Arc, OnceLock, Weak};
-use std::time::Duration;
 
 pub struct Hub {
     pub functions: LocalFunctions,
@@ -44,13 +44,11 @@ impl HubRef {
     }
 }
 
-/// How often a bus delivery to a function is tried (EventBridge retries async invocations).
-const DELIVERY_ATTEMPTS: u32 = 3;
-
 impl Hub {
-    /// Puts an event on the bus: every rule that matches delivers it to its targets. Delivery
-    /// to a queue is awaited (the event is durable when this returns, as with EventBridge);
-    /// delivery to a function is asynchronous, retried, and dead-lettered if it keeps failing.
+    /// Puts an event on the bus: every rule that matches delivers it to its targets. The event
+    /// is durable when this returns, as with EventBridge: in the target queue, or in the
+    /// function's delivery queue ([`deliveries`]), from which it is invoked, retried by the
+    /// rule's policy, and dead-lettered if it keeps failing.
     pub async fn put_event(
         self: &Arc<Self>,
         source: &str,
@@ -82,37 +80,23 @@ impl Hub {
                         .await
                         .map_err(|e| AppError::internal(format!("queue {target}: {e}")))?;
                 } else {
-                    let hub = self.clone();
-                    let (target, event, rule_name) =
-                        (target.clone(), envelope.clone(), rule.name.clone());
-                    tokio::spawn(async move { hub.deliver(&rule_name, &target, event).await });
+                    // Stored first, like EventBridge's accepted events: delivered (and retried)
+                    // from the function's delivery queue, which survives a restart.
+                    let delivery = Delivery {
+                        rule: rule.name.clone(),
+                        event: envelope.clone(),
+                    };
+                    let body = serde_json::to_string(&delivery)
+                        .map_err(|e| AppError::internal(format!("encoding an event: {e}")))?;
+                    let queue = deliveries::queue_of(target);
+                    self.queues
+                        .send(&queue, &body, chrono::Utc::now().timestamp_millis())
+                        .await
+                        .map_err(|e| AppError::internal(format!("queue {queue}: {e}")))?;
                 }
             }
         }
         Ok(id)
-    }
-
-    async fn deliver(&self, rule: &str, target: &str, event: Value) {
-        let mut last = String::new();
-        for attempt in 1..=DELIVERY_ATTEMPTS {
-            match self.functions.invoke_boxed(target, event.clone()).await {
-                Ok(_) => return,
-                Err(e) => {
-                    last = format!("{}: {}", e.error_type, e.message);
-                    tracing::warn!(rule, target, attempt, error = %last, "bus delivery failed");
-                    // Back off before the next try; after the last one, dead-letter at once.
-                    if attempt < DELIVERY_ATTEMPTS {
-                        tokio::time::sleep(Duration::from_secs_f64(
-                            f64::from(attempt) * self.time_scale,
-                        ))
-                        .await;
-                    }
-                }
-            }
-        }
-        tracing::error!(rule, target, error = %last, "bus delivery abandoned; dead-lettered");
-        self.outbox
-            .dead_letter(json!({ "rule": rule, "target": target, "error": last, "event": event }));
     }
 }
 

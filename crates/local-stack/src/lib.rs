@@ -14,6 +14,7 @@
 //! Time-based waits can be scaled (`time_scale` 0.01 makes the workflow's 30 s grace period
 //! take 0.3 s); the default is real time.
 
+pub mod deliveries;
 pub mod functions;
 pub mod hub;
 pub mod mqtt;
@@ -98,9 +99,18 @@ impl Stack {
             .await?;
         let client = dynamo.client();
 
-        let queues =
-            LocalQueues::open(client.clone(), queue_specs(&template)?, options.time_scale).await?;
         let rules = rules_from_template(&template)?;
+        let mut specs = queue_specs(&template)?;
+        let template_queues: Vec<String> = specs.iter().map(|q| q.logical_id.clone()).collect();
+        let delivery_specs =
+            deliveries::queue_specs(&rules, |id| template_queues.iter().any(|q| q == id));
+        let delivered: Vec<String> = delivery_specs
+            .iter()
+            .filter_map(|q| q.logical_id.strip_prefix("bus-deliveries/"))
+            .map(str::to_owned)
+            .collect();
+        specs.extend(delivery_specs);
+        let queues = LocalQueues::open(client.clone(), specs, options.time_scale).await?;
 
         let hub_ref = HubRef::default();
         let store: Arc<dyn ExecutionStore> = match &options.data_dir {
@@ -147,6 +157,12 @@ impl Stack {
         let mut background = Vec::new();
         for source in template::sqs_sources(&template)? {
             background.push(tokio::spawn(poll_queue(hub.clone(), source)));
+        }
+        for function in delivered {
+            background.push(tokio::spawn(deliveries::deliver_forever(
+                hub.clone(),
+                function,
+            )));
         }
         for source in template::stream_sources(&template)? {
             // Opened before start() returns: every change from now on is delivered.

@@ -16,6 +16,43 @@ pub struct Rule {
     pub pattern: Value,
     /// Logical ids of the targets (functions or queues).
     pub targets: Vec<String>,
+    /// How long and how often a failed delivery to a function target is retried.
+    pub retry: RetryPolicy,
+}
+
+/// A rule's `RetryPolicy`: EventBridge retries a failed delivery until either limit is reached,
+/// then sends the event to the rule's dead-letter queue (or drops it when there is none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Tries in all: `MaximumRetryAttempts` + 1.
+    pub max_attempts: u32,
+    /// `MaximumEventAgeInSeconds`.
+    pub max_event_age: std::time::Duration,
+}
+
+impl Default for RetryPolicy {
+    /// EventBridge's defaults: 185 retries within 24 hours.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 186,
+            max_event_age: std::time::Duration::from_secs(86_400),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn from_template(v: &serde_yaml::Value) -> RetryPolicy {
+        let d = RetryPolicy::default();
+        RetryPolicy {
+            max_attempts: v["MaximumRetryAttempts"]
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .map_or(d.max_attempts, |n| n.saturating_add(1)),
+            max_event_age: v["MaximumEventAgeInSeconds"]
+                .as_u64()
+                .map_or(d.max_event_age, std::time::Duration::from_secs),
+        }
+    }
 }
 
 impl Rule {
@@ -36,16 +73,22 @@ pub fn rules_from_template(template_yaml: &str) -> Result<Vec<Rule>, LocalError>
                 if props.get("EventPattern").is_none() {
                     continue; // a scheduled rule
                 }
-                let targets = props["Targets"]
+                let targets: Vec<&serde_yaml::Value> = props["Targets"]
                     .as_sequence()
                     .into_iter()
                     .flatten()
-                    .filter_map(|t| logical_id(&t["Arn"]))
                     .collect();
                 rules.push(Rule {
                     name: id.to_owned(),
                     pattern: to_json(&props["EventPattern"])?,
-                    targets,
+                    targets: targets
+                        .iter()
+                        .filter_map(|t| logical_id(&t["Arn"]))
+                        .collect(),
+                    // One policy per rule here (the template gives each rule one target).
+                    retry: targets.first().map_or_else(RetryPolicy::default, |t| {
+                        RetryPolicy::from_template(&t["RetryPolicy"])
+                    }),
                 });
             }
             Some("AWS::Serverless::Function") => {
@@ -62,6 +105,7 @@ pub fn rules_from_template(template_yaml: &str) -> Result<Vec<Rule>, LocalError>
                             name: format!("{id}.{}", ev_name.as_str().unwrap_or_default()),
                             pattern: to_json(&ev["Properties"]["Pattern"])?,
                             targets: vec![id.to_owned()],
+                            retry: RetryPolicy::from_template(&ev["Properties"]["RetryPolicy"]),
                         });
                     }
                 }
@@ -247,6 +291,9 @@ Resources:
             EventBusName: !Ref EventBus
             Pattern:
               detail-type: [OrderProcessor.WorkflowStarted]
+            RetryPolicy:
+              MaximumRetryAttempts: 20
+              MaximumEventAgeInSeconds: 300
         Api:
           Type: Api
           Properties: {Path: /x, Method: get}
@@ -262,5 +309,15 @@ Resources:
             .unwrap();
         assert_eq!(f.targets, ["OrderManagerFunction"]);
         assert!(f.matches(&event("OrderProcessor.WorkflowStarted")));
+        assert_eq!(
+            f.retry,
+            RetryPolicy {
+                max_attempts: 21,
+                max_event_age: std::time::Duration::from_secs(300)
+            }
+        );
+        // Without a policy, EventBridge's defaults.
+        assert_eq!(q.retry, RetryPolicy::default());
+        assert_eq!(q.retry.max_attempts, 186);
     }
 }
