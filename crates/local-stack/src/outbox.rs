@@ -1,23 +1,61 @@
 //! Where the local stack's outputs go: SNS notifications (the "outbox" a person can read),
-//! realtime messages, and dead letters of failed bus deliveries. Each is kept in memory (for
-//! tests and the local API) and, with a data directory, appended as JSON lines to a file, with
-//! card numbers and task tokens masked (see [`crate::redact`]).
+//! realtime messages, and dead letters of failed bus deliveries. With a data directory each is
+//! appended as JSON lines to a file, with card numbers and task tokens masked (see
+//! [`crate::redact`]); the newest [`WINDOW`] items are also in memory (loaded from the file at
+//! start), and older ones are paged from the file.
 
 use crate::redact;
 use domain::AppError;
 use serde_json::{Value, json};
-use std::io::Write;
+use std::collections::VecDeque;
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
+/// How many of the newest items each log keeps in memory; older ones are read from its file.
+pub const WINDOW: usize = 1000;
+
+/// One log: appended to its file (with a data directory) and its newest [`WINDOW`] items in
+/// memory. After a restart the window is loaded from the file, so the pages show everything
+/// that happened, not only what happened since the start, and memory stays bounded.
 #[derive(Clone, Default)]
 struct JsonLines {
-    items: Arc<Mutex<Vec<Value>>>,
+    state: Arc<Mutex<Window>>,
     file: Option<PathBuf>,
 }
 
+#[derive(Default)]
+struct Window {
+    newest: VecDeque<Value>,
+    /// Items ever logged (in the file, or in memory when there is none).
+    total: usize,
+}
+
+/// A page of a log: `items` from position `offset` (0 = the oldest), and how many there are.
+pub struct Page {
+    pub items: Vec<Value>,
+    pub total: usize,
+}
+
 impl JsonLines {
+    fn open(file: Option<PathBuf>) -> JsonLines {
+        let mut window = Window::default();
+        if let Some(path) = &file {
+            for item in read_lines(path) {
+                window.total += 1;
+                window.newest.push_back(item);
+                if window.newest.len() > WINDOW {
+                    window.newest.pop_front();
+                }
+            }
+        }
+        JsonLines {
+            state: Arc::new(Mutex::new(window)),
+            file,
+        }
+    }
+
     fn push(&self, item: Value) {
         if let Some(path) = &self.file {
             // The files are for people to read: no card number or task token goes in them.
@@ -31,14 +69,59 @@ impl JsonLines {
                 tracing::error!(path = %path.display(), error = %e, "could not append to the outbox file");
             }
         }
-        if let Ok(mut items) = self.items.lock() {
-            items.push(item);
+        if let Ok(mut w) = self.state.lock() {
+            w.total += 1;
+            w.newest.push_back(item);
+            if w.newest.len() > WINDOW {
+                w.newest.pop_front();
+            }
         }
     }
 
-    fn all(&self) -> Vec<Value> {
-        self.items.lock().map(|i| i.clone()).unwrap_or_default()
+    /// The newest items (at most [`WINDOW`]), oldest first.
+    fn recent(&self) -> Vec<Value> {
+        self.state
+            .lock()
+            .map(|w| w.newest.iter().cloned().collect())
+            .unwrap_or_default()
     }
+
+    /// `limit` items from position `offset` (0 = the oldest ever): from memory when they are
+    /// in the window, else from the file.
+    fn page(&self, offset: usize, limit: usize) -> Page {
+        let (total, in_window) = match self.state.lock() {
+            Ok(w) => {
+                let first_in_window = w.total - w.newest.len();
+                let items = (offset >= first_in_window).then(|| {
+                    w.newest
+                        .iter()
+                        .skip(offset - first_in_window)
+                        .take(limit)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                });
+                (w.total, items)
+            }
+            Err(_) => (0, Some(Vec::new())),
+        };
+        let items = match (in_window, &self.file) {
+            (Some(items), _) => items,
+            (None, Some(path)) => read_lines(path).skip(offset).take(limit).collect(),
+            (None, None) => Vec::new(),
+        };
+        Page { items, total }
+    }
+}
+
+/// The JSON lines of a file; unreadable lines are skipped (a torn last line after a crash).
+fn read_lines(path: &std::path::Path) -> impl Iterator<Item = Value> {
+    let file = std::fs::File::open(path).ok();
+    file.into_iter().flat_map(|f| {
+        std::io::BufReader::new(f)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str(&l).ok())
+    })
 }
 
 /// SNS notifications and dead letters.
@@ -51,14 +134,8 @@ pub struct Outbox {
 impl Outbox {
     pub fn new(dir: Option<PathBuf>) -> Self {
         Outbox {
-            notifications: JsonLines {
-                items: Default::default(),
-                file: dir.as_ref().map(|d| d.join("notifications.jsonl")),
-            },
-            dead_letters: JsonLines {
-                items: Default::default(),
-                file: dir.map(|d| d.join("dead-letters.jsonl")),
-            },
+            notifications: JsonLines::open(dir.as_ref().map(|d| d.join("notifications.jsonl"))),
+            dead_letters: JsonLines::open(dir.map(|d| d.join("dead-letters.jsonl"))),
         }
     }
 
@@ -78,8 +155,13 @@ impl Outbox {
         json!({ "MessageId": id })
     }
 
+    /// The newest notifications (at most [`WINDOW`]), oldest first.
     pub fn notifications(&self) -> Vec<Value> {
-        self.notifications.all()
+        self.notifications.recent()
+    }
+
+    pub fn notifications_page(&self, offset: usize, limit: usize) -> Page {
+        self.notifications.page(offset, limit)
     }
 
     pub fn dead_letter(&self, item: Value) {
@@ -87,7 +169,11 @@ impl Outbox {
     }
 
     pub fn dead_letters(&self) -> Vec<Value> {
-        self.dead_letters.all()
+        self.dead_letters.recent()
+    }
+
+    pub fn dead_letters_page(&self, offset: usize, limit: usize) -> Page {
+        self.dead_letters.page(offset, limit)
     }
 }
 
@@ -101,10 +187,7 @@ pub struct RealtimeLog {
 impl RealtimeLog {
     pub fn new(dir: Option<PathBuf>) -> Self {
         RealtimeLog {
-            log: JsonLines {
-                items: Default::default(),
-                file: dir.map(|d| d.join("realtime.jsonl")),
-            },
+            log: JsonLines::open(dir.map(|d| d.join("realtime.jsonl"))),
             live: broadcast::channel(1024).0,
         }
     }
@@ -117,10 +200,66 @@ impl RealtimeLog {
     }
 
     pub fn messages(&self) -> Vec<Value> {
-        self.log.all()
+        self.log.recent()
+    }
+
+    pub fn messages_page(&self, offset: usize, limit: usize) -> Page {
+        self.log.page(offset, limit)
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<(String, Value)> {
         self.live.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numbers(items: &[Value]) -> Vec<u64> {
+        items.iter().filter_map(|v| v["n"].as_u64()).collect()
+    }
+
+    #[test]
+    fn a_reopened_log_shows_its_history_in_a_bounded_window_and_pages_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        let log = JsonLines::open(Some(path.clone()));
+        for n in 0..(WINDOW as u64 + 5) {
+            log.push(json!({ "n": n }));
+        }
+        // A crash can leave a torn last line; it is skipped.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"{\"n\": 99")
+            .unwrap();
+
+        let reopened = JsonLines::open(Some(path));
+        let recent = reopened.recent();
+        assert_eq!(recent.len(), WINDOW);
+        assert_eq!(numbers(&recent)[0], 5);
+        assert_eq!(numbers(&recent)[WINDOW - 1], WINDOW as u64 + 4);
+
+        let oldest = reopened.page(0, 3);
+        assert_eq!(oldest.total, WINDOW + 5);
+        assert_eq!(numbers(&oldest.items), [0, 1, 2], "read from the file");
+        let newest = reopened.page(WINDOW + 3, 10);
+        assert_eq!(numbers(&newest.items), [WINDOW as u64 + 3, WINDOW as u64 + 4]);
+        assert!(reopened.page(WINDOW + 5, 10).items.is_empty());
+    }
+
+    #[test]
+    fn without_a_file_only_the_window_is_kept() {
+        let log = JsonLines::open(None);
+        for n in 0..(WINDOW as u64 + 1) {
+            log.push(json!({ "n": n }));
+        }
+        assert_eq!(log.recent().len(), WINDOW);
+        let page = log.page(0, 2);
+        assert_eq!(page.total, WINDOW + 1);
+        assert!(page.items.is_empty(), "the oldest item is gone");
+        assert_eq!(numbers(&log.page(1, 2).items), [1, 2]);
     }
 }

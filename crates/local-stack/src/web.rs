@@ -8,9 +8,9 @@
 //! ([`crate::redact`]).
 
 use crate::hub::Hub;
-use crate::{Stack, redact};
+use crate::{Stack, outbox, redact};
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::IntoResponse;
@@ -142,16 +142,62 @@ fn shown(items: Vec<Value>) -> Json<Value> {
     Json(redact::for_display(&Value::Array(items)))
 }
 
-async fn notifications(State(hub): State<Arc<Hub>>) -> Json<Value> {
-    shown(hub.outbox.notifications())
+/// `?offset=&limit=` of a log page: without them, the newest items.
+#[derive(serde::Deserialize)]
+struct Paging {
+    offset: Option<usize>,
+    limit: Option<usize>,
 }
 
-async fn realtime(State(hub): State<Arc<Hub>>) -> Json<Value> {
-    shown(hub.realtime.messages())
+/// A log page: the items, with the log's size in `X-Total-Count`.
+fn log_page(
+    paging: &Paging,
+    recent: impl FnOnce() -> Vec<Value>,
+    page: impl FnOnce(usize, usize) -> outbox::Page,
+) -> axum::response::Response {
+    let Some(offset) = paging.offset else {
+        return shown(recent()).into_response();
+    };
+    let limit = paging.limit.unwrap_or(100).min(outbox::WINDOW);
+    let page = page(offset, limit);
+    let mut response = shown(page.items).into_response();
+    if let Ok(total) = axum::http::HeaderValue::from_str(&page.total.to_string()) {
+        response.headers_mut().insert("x-total-count", total);
+    }
+    response
 }
 
-async fn dead_letters(State(hub): State<Arc<Hub>>) -> Json<Value> {
-    shown(hub.outbox.dead_letters())
+async fn notifications(
+    State(hub): State<Arc<Hub>>,
+    Query(paging): Query<Paging>,
+) -> axum::response::Response {
+    log_page(
+        &paging,
+        || hub.outbox.notifications(),
+        |o, l| hub.outbox.notifications_page(o, l),
+    )
+}
+
+async fn realtime(
+    State(hub): State<Arc<Hub>>,
+    Query(paging): Query<Paging>,
+) -> axum::response::Response {
+    log_page(
+        &paging,
+        || hub.realtime.messages(),
+        |o, l| hub.realtime.messages_page(o, l),
+    )
+}
+
+async fn dead_letters(
+    State(hub): State<Arc<Hub>>,
+    Query(paging): Query<Paging>,
+) -> axum::response::Response {
+    log_page(
+        &paging,
+        || hub.outbox.dead_letters(),
+        |o, l| hub.outbox.dead_letters_page(o, l),
+    )
 }
 
 /// An order's workflow execution: status, input, output and the state-by-state history.
