@@ -781,3 +781,18 @@ async fn a_pending_bus_delivery_survives_a_restart() {
     .await;
     l.stack.stop().await;
 }
+
+/// The API's contract is served as it is deployed: the template's OpenAPI document, every
+/// route in it (what schemathesis fuzzes in CI, `.ci/fuzz-api`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_openapi_document_is_served() {
+    let l = start(None).await;
+    let (status, doc) = l.call("GET", "/openapi.json", None, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.0.1");
+    for path in ["/config", "/orders/{id}", "/new-order", "/user-orders"] {
+        assert!(doc["paths"].get(path).is_some(), "{path}");
+    }
+    assert!(doc["components"]["schemas"]["NewOrder"].is_object());
+    l.stack.stop().await;
+}

@@ -10,6 +10,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use domain::orders_api::{STORE_SCOPE_PREFIX, STORES_SCOPE};
+use local::gateway::Throttle;
 use local_stack::mqtt::MqttBroker;
 use local_stack::{Stack, StackOptions, auth_key, serve};
 use std::path::PathBuf;
@@ -56,6 +57,9 @@ struct UpArgs {
     /// Keep nothing (the default keeps state in --data-dir across restarts).
     #[arg(long)]
     in_memory: bool,
+    /// Lift the template's API throttling (for fuzzing and load tests; AWS throttles).
+    #[arg(long)]
+    unthrottled: bool,
 }
 
 #[derive(Args)]
@@ -119,6 +123,7 @@ async fn up(args: UpArgs, data_dir: PathBuf) -> Result<(), String> {
         mqtt_ws_port,
         time_scale,
         in_memory,
+        unthrottled,
     } = args;
     local_stack::init_logging();
     let options = StackOptions {
@@ -165,7 +170,11 @@ async fn up(args: UpArgs, data_dir: PathBuf) -> Result<(), String> {
     println!(
         "  tokens    cargo run -p local-stack -- token alice   (--admin: a barista; --store store01: a store's system)"
     );
-    let server = serve(listener, &stack, &key);
+    let unlimited = Throttle {
+        rate_per_second: f64::MAX,
+        burst: u32::MAX,
+    };
+    let server = serve(listener, &stack, &key, unthrottled.then_some(unlimited));
     tokio::select! {
         r = server => r.map_err(|e| e.to_string())?,
         _ = tokio::signal::ctrl_c() => println!("stopping"),

@@ -246,7 +246,10 @@ mod tests {
         assert_eq!(oldest.total, WINDOW + 5);
         assert_eq!(numbers(&oldest.items), [0, 1, 2], "read from the file");
         let newest = reopened.page(WINDOW + 3, 10);
-        assert_eq!(numbers(&newest.items), [WINDOW as u64 + 3, WINDOW as u64 + 4]);
+        assert_eq!(
+            numbers(&newest.items),
+            [WINDOW as u64 + 3, WINDOW as u64 + 4]
+        );
         assert!(reopened.page(WINDOW + 5, 10).items.is_empty());
     }
 

@@ -96,7 +96,9 @@ pub fn app_with_throttle(
 ) -> Result<axum::Router, GatewayError> {
     let template = std::fs::read_to_string(local::workspace_root().join("template.yaml"))
         .map_err(|e| GatewayError::Template(e.to_string()))?;
-    let mut config = GatewayConfig::new(ApiSpec::from_template(&template)?, auth.clone());
+    let spec = ApiSpec::from_template(&template)?;
+    let document = Arc::new(spec.document().clone());
+    let mut config = GatewayConfig::new(spec, auth.clone());
     if let Some(t) = throttle {
         config.throttle = t;
         config.method_throttles.clear();
@@ -109,16 +111,26 @@ pub fn app_with_throttle(
         .route("/local/orders/{id}/execution", get(execution))
         .layer(axum::middleware::from_fn(loopback_only))
         .with_state(stack.hub.clone());
-    Ok(inspect.merge(gateway))
+    // The API's own contract, as API Gateway exports it (the AWS extensions included).
+    let openapi = axum::Router::new().route(
+        "/openapi.json",
+        get(move || {
+            let document = document.clone();
+            async move { Json(document.as_ref().clone()) }
+        }),
+    );
+    Ok(inspect.merge(openapi).merge(gateway))
 }
 
 /// Serves `app` on `listener` until the process stops.
+/// `throttle` replaces the template's throttling (see [`app_with_throttle`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     stack: &Stack,
     auth: &LocalAuth,
+    throttle: Option<Throttle>,
 ) -> std::io::Result<()> {
-    let app = app(stack, auth).map_err(std::io::Error::other)?;
+    let app = app_with_throttle(stack, auth, throttle).map_err(std::io::Error::other)?;
     // With the peer address, so events carry the caller's IP as `identity.sourceIp`.
     axum::serve(
         listener,

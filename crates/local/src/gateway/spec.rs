@@ -17,6 +17,8 @@ pub struct ApiSpec {
     stage: String,
     throttle: Throttle,
     method_throttles: Vec<MethodThrottle>,
+    /// The OpenAPI document as it was read (served at `/openapi.json`).
+    document: Value,
 }
 
 /// One route, for listings (start-up banner, checks that every function is wired).
@@ -301,6 +303,7 @@ impl ApiSpec {
             stage: "Prod".into(),
             throttle: AWS_DEFAULT_THROTTLE,
             method_throttles: Vec::new(),
+            document: doc.clone(),
         })
     }
 
@@ -377,6 +380,12 @@ impl ApiSpec {
     /// The methods the stage's `MethodSettings` give their own limits (`/config` `GET`).
     pub fn method_throttles(&self) -> &[MethodThrottle] {
         &self.method_throttles
+    }
+
+    /// The OpenAPI document the routes were read from, for clients and tools (served at
+    /// `/openapi.json` by the local stack; fuzzed by schemathesis in CI).
+    pub fn document(&self) -> &Value {
+        &self.document
     }
 }
 
