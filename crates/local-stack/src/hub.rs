@@ -199,7 +199,10 @@ impl TaskHandler for LocalTasks {
             match resource {
                 "arn:aws:states:::lambda:invoke" => invoke_lambda(&hub, &call.input).await,
                 "arn:aws:states:::events:putEvents" => put_events(&hub, &call.input).await,
-                "arn:aws:states:::sns:publish" => Ok(hub.outbox.publish(call.input.clone())),
+                "arn:aws:states:::sns:publish" => {
+                    let step = format!("{}#{}", call.execution_arn, call.state_name);
+                    Ok(hub.outbox.publish(call.input.clone(), &step))
+                }
                 other => Err(TaskError::new(
                     "States.TaskFailed",
                     format!("the local stack does not serve the resource {other}"),

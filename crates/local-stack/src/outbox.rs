@@ -78,6 +78,12 @@ impl JsonLines {
         }
     }
 
+    /// The newest item in the window that `matches`.
+    fn find(&self, matches: impl Fn(&Value) -> bool) -> Option<Value> {
+        let w = self.state.lock().ok()?;
+        w.newest.iter().rev().find(|v| matches(v)).cloned()
+    }
+
     /// The newest items (at most [`WINDOW`]), oldest first.
     fn recent(&self) -> Vec<Value> {
         self.state
@@ -139,8 +145,14 @@ impl Outbox {
         }
     }
 
-    /// An SNS `Publish` (the workflow's task input); returns SNS's answer.
-    pub fn publish(&self, request: Value) -> Value {
+    /// An SNS `Publish` (the workflow's task input); returns SNS's answer. `dedup` names the
+    /// step that publishes (execution and state): a step re-run after a crash (its checkpoint
+    /// was not written yet) gets the first answer instead of notifying the customer twice.
+    pub fn publish(&self, request: Value, dedup: &str) -> Value {
+        if let Some(earlier) = self.notifications.find(|n| n["DeduplicationId"] == dedup) {
+            tracing::info!(dedup, "notification already sent by this step");
+            return json!({ "MessageId": earlier["MessageId"] });
+        }
         let id = uuid::Uuid::new_v4().to_string();
         let message = redact::mask_card_numbers(request["Message"].as_str().unwrap_or_default());
         tracing::info!(%message, "notification sent");
@@ -151,6 +163,7 @@ impl Outbox {
             "Message": request["Message"],
             "MessageAttributes": request["MessageAttributes"],
             "Timestamp": chrono::Utc::now().to_rfc3339(),
+            "DeduplicationId": dedup,
         }));
         json!({ "MessageId": id })
     }
@@ -264,5 +277,21 @@ mod tests {
         assert_eq!(page.total, WINDOW + 1);
         assert!(page.items.is_empty(), "the oldest item is gone");
         assert_eq!(numbers(&log.page(1, 2).items), [1, 2]);
+    }
+
+    #[test]
+    fn a_step_that_publishes_again_notifies_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = Outbox::new(Some(dir.path().to_owned()));
+        let request = json!({"TopicArn": "t", "Message": "Your order is ready"});
+        let first = outbox.publish(request.clone(), "exec-1#Notify");
+        let again = outbox.publish(request.clone(), "exec-1#Notify");
+        assert_eq!(first, again);
+        outbox.publish(request.clone(), "exec-2#Notify");
+        assert_eq!(outbox.notifications().len(), 2);
+        // Also after a restart (the window is loaded from the file).
+        let reopened = Outbox::new(Some(dir.path().to_owned()));
+        assert_eq!(reopened.publish(request, "exec-1#Notify"), first);
+        assert_eq!(reopened.notifications().len(), 2);
     }
 }
