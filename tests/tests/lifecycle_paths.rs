@@ -1,0 +1,301 @@
+//! The workflow's less travelled paths, run by the real handlers on the local stack (not by
+//! stub tasks): timeouts, a closed shop for a QR order, the processor outage, the queue's
+//! redrive into its DLQ, the barista's claim/unclaim/complete and the customer's cancel, and a
+//! restart in the middle of a workflow that waits for the customer.
+
+mod common;
+use common::*;
+use serde_json::{Value, json};
+
+/// Scans a fresh QR code as alice; the new order's id.
+async fn scan(l: &Local) -> String {
+    let (s, code) = l.call("GET", "/qr-code", Some(&l.barista), None).await;
+    assert_eq!(s, 200, "{code}");
+    let token = code["bucket"]["last_code"].as_str().unwrap().to_owned();
+    let (s, scan) = l
+        .call(
+            "POST",
+            &format!("/qr-code?token={token}"),
+            Some(&l.customer),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{scan}");
+    scan["orderId"].as_str().unwrap().to_owned()
+}
+
+/// Chooses alice's drink as soon as the workflow waits for it.
+async fn choose_drink(l: &Local, id: &str) {
+    let drink = json!({"drink": "Latte", "modifiers": ["Oat"]});
+    l.eventually("the workflow to wait for the drink", async || {
+        let (s, _) = l
+            .call(
+                "PUT",
+                &format!("/orders/{id}"),
+                Some(&l.customer),
+                Some(drink.clone()),
+            )
+            .await;
+        (s == 200).then_some(())
+    })
+    .await;
+}
+
+/// Waits until the order is in the barista queue (numbered, after the grace period).
+async fn at_barista(l: &Local, id: &str) -> Value {
+    l.eventually("the order in the barista queue", async || {
+        let (_, q) = l
+            .call("GET", "/orders?state=CREATED", Some(&l.barista), None)
+            .await;
+        q["result"]
+            .as_array()?
+            .iter()
+            .find(|o| o["SK"] == id && o["orderNumber"].is_u64())
+            .cloned()
+    })
+    .await
+}
+
+async fn barista(l: &Local, path: &str) -> u16 {
+    l.call("PUT", path, Some(&l.barista), None).await.0
+}
+
+/// The realtime messages of `topic` with `type`.
+async fn realtime_of(l: &Local, topic: &str, kind: &str) -> Vec<Value> {
+    let (_, log) = l.call("GET", "/local/realtime", None, None).await;
+    log.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| m["topic"] == topic && m["payload"]["type"] == kind)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_customer_who_never_chooses_times_out_and_is_told() {
+    // 300 s heartbeat x 0.005 = 1.5 s.
+    let l = start_scaled(None, 0.005).await;
+    let id = scan(&l).await;
+    let exec = l.finished(&id).await;
+    assert_eq!(exec["status"], "SUCCEEDED", "{exec}");
+    let order = l.order(&id).await;
+    assert_eq!(order["orderState"], "CANCELLED", "{order}");
+    assert_eq!(order["reason"], "Customer timedout");
+    let told = l
+        .eventually("OrderTimeOut on alice's topic", async || {
+            let m = realtime_of(
+                &l,
+                "serverlesspresso-user-alice",
+                "OrderProcessor.OrderTimeOut",
+            )
+            .await;
+            m.first().cloned()
+        })
+        .await;
+    assert_eq!(told["payload"]["detail"]["orderId"], id.as_str());
+    l.stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_barista_who_never_completes_times_out() {
+    // 900 s heartbeat x 0.003 = 2.7 s; the 300 s customer wait is 0.9 s, enough to choose.
+    let l = start_scaled(None, 0.003).await;
+    let id = scan(&l).await;
+    choose_drink(&l, &id).await;
+    at_barista(&l, &id).await;
+    let exec = l.finished(&id).await;
+    assert_eq!(exec["status"], "SUCCEEDED", "{exec}");
+    let order = l.order(&id).await;
+    assert_eq!(order["orderState"], "CANCELLED", "{order}");
+    assert_eq!(order["reason"], "Barista timedout");
+    l.stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_qr_order_in_a_closed_shop_fails_and_says_why() {
+    let l = start(None).await;
+    let id = scan(&l).await;
+    // Closed after the scan: the workflow's own check turns the order away.
+    assert_eq!(barista(&l, "/store?state=closed").await, 200);
+    let exec = l.finished(&id).await;
+    assert_eq!(exec["status"], "SUCCEEDED", "{exec}");
+    let order = l.order(&id).await;
+    if order["orderState"] == "FAILED" {
+        assert!(
+            order["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("Shop unavailable"),
+            "{order}"
+        );
+    } else {
+        // The scan's workflow was admitted before the shop closed: it waits for the drink
+        // and times out instead; either way the order ended.
+        assert_eq!(order["orderState"], "CANCELLED", "{order}");
+    }
+    l.stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_payment_processor_outage_is_retried_then_fails_the_order_with_a_notification() {
+    let l = start(None).await;
+    let id = l
+        .post_direct(json!({"name": "Latte", "restaurantId": "r1", "quantity": 1, "card": "4000000000000119"}))
+        .await;
+    let exec = l.finished(&id).await;
+    assert_eq!(exec["status"], "SUCCEEDED", "{exec}");
+    let failed_charges = exec["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "TaskFailed" && e["details"]["name"] == "TakePayment")
+        .count();
+    let row = l.my_order(&id).await;
+    assert_eq!(row["ORDERSTATE"], "FAILED", "{row}");
+    assert!(row["payment"].is_null(), "nothing was charged: {row}");
+    assert!(
+        failed_charges > 1,
+        "the outage was retried: {failed_charges}"
+    );
+    let (_, notes) = l.call("GET", "/local/notifications", None, None).await;
+    assert!(
+        notes.to_string().contains(&format!("Order {id}: FAILURE")),
+        "{notes}"
+    );
+    l.stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_message_no_workflow_can_start_is_redriven_into_the_dlq() {
+    let l = start(None).await;
+    let now = chrono::Utc::now().timestamp_millis();
+    l.stack
+        .hub
+        .queues
+        .send("OrderQueue", "this is not an order", now)
+        .await
+        .unwrap();
+    // maxReceiveCount 3, visibility 180 s x 0.01: three failed receives, then the DLQ.
+    l.eventually("the message in OrderDLQ", async || {
+        let depth = l.stack.hub.queues.depth("OrderDLQ").await.ok()?;
+        (depth == 1).then_some(())
+    })
+    .await;
+    assert_eq!(l.stack.hub.queues.depth("OrderQueue").await.unwrap(), 0);
+    l.stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_barista_claims_unclaims_and_completes_and_the_customer_cancels() {
+    let l = start(None).await;
+    let made = scan(&l).await;
+    let cancelled = scan(&l).await;
+    choose_drink(&l, &made).await;
+    choose_drink(&l, &cancelled).await;
+    at_barista(&l, &made).await;
+    at_barista(&l, &cancelled).await;
+
+    assert_eq!(
+        barista(&l, &format!("/orders/claim/{made}?action=make")).await,
+        200
+    );
+    assert_eq!(l.order(&made).await["orderState"], "CREATED");
+    assert_eq!(
+        barista(&l, &format!("/orders/claim/{made}?action=unmake")).await,
+        200
+    );
+    let (_, queue) = l
+        .call("GET", "/orders?state=CREATED", Some(&l.barista), None)
+        .await;
+    let row = queue["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["SK"] == made.as_str())
+        .cloned()
+        .unwrap();
+    assert!(row["baristaUserId"].is_null(), "released: {row}");
+    assert_eq!(
+        barista(&l, &format!("/orders/claim/{made}?action=make")).await,
+        200
+    );
+    assert_eq!(barista(&l, &format!("/orders/complete/{made}")).await, 200);
+
+    let (s, r) = l
+        .call(
+            "PUT",
+            &format!("/orders/cancel/{cancelled}"),
+            Some(&l.other),
+            None,
+        )
+        .await;
+    assert_eq!(s, 403, "not mallory's order: {r}");
+    let (s, r) = l
+        .call(
+            "PUT",
+            &format!("/orders/cancel/{cancelled}"),
+            Some(&l.customer),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+
+    for (id, state) in [(&made, "COMPLETED"), (&cancelled, "CANCELLED")] {
+        assert_eq!(l.finished(id).await["status"], "SUCCEEDED");
+        let listed = l
+            .eventually("the order in its state's list", async || {
+                let (_, list) = l
+                    .call(
+                        "GET",
+                        &format!("/orders?state={state}"),
+                        Some(&l.barista),
+                        None,
+                    )
+                    .await;
+                list["result"]
+                    .as_array()?
+                    .iter()
+                    .find(|o| o["SK"] == id.as_str())
+                    .cloned()
+            })
+            .await;
+        assert_eq!(listed["ORDERSTATE"], state);
+    }
+    // A finished order can no longer be claimed.
+    assert_eq!(
+        barista(&l, &format!("/orders/claim/{made}?action=unmake")).await,
+        409
+    );
+    l.stack.stop().await;
+}
+
+/// The restart comes while the workflow waits for the customer (a `.waitForTaskToken` state,
+/// checkpointed): the drink chosen after the restart resumes that very execution.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_workflow_waiting_for_the_customer_resumes_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = start(Some(dir.path().to_owned())).await;
+    let id = scan(&l).await;
+    l.eventually("the workflow waiting for the drink", async || {
+        let (_, exec) = l
+            .call("GET", &format!("/local/orders/{id}/execution"), None, None)
+            .await;
+        exec["history"]
+            .as_array()?
+            .iter()
+            .any(|e| e["type"] == "TaskStateEntered" && e["details"]["name"] == "WaitForDrink")
+            .then_some(())
+    })
+    .await;
+    // Whether or not the task token reached the order yet: its delivery is durable too.
+    l.stack.stop().await;
+
+    let l = start(Some(dir.path().to_owned())).await;
+    choose_drink(&l, &id).await;
+    at_barista(&l, &id).await;
+    assert_eq!(barista(&l, &format!("/orders/complete/{id}")).await, 200);
+    let exec = l.finished(&id).await;
+    assert_eq!(exec["status"], "SUCCEEDED", "{exec}");
+    assert_eq!(l.order(&id).await["orderState"], "COMPLETED");
+    l.stack.stop().await;
+}
