@@ -244,8 +244,9 @@ pub enum PaymentError {
     Unavailable(AppError),
 }
 
-/// Takes and refunds payments. Both calls carry an idempotency key (the order id): calling
-/// twice with the same key has the effect of calling once.
+/// Takes and refunds payments. Both calls carry an idempotency key derived from the order id
+/// (one for the charge, another for the refund): calling twice with the same key has the effect
+/// of calling once.
 pub trait PaymentProvider: Send + Sync {
     fn charge(
         &self,
