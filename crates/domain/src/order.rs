@@ -138,6 +138,16 @@ pub struct Order {
         skip_serializing_if = "Option::is_none"
     )]
     pub order_number: Option<u64>,
+    /// The number the counter gave this order, written in the same transaction as the
+    /// counter's increment (so a retried or resumed numbering finds it and takes no other).
+    /// `orderNumber` is set from it when the order reaches the barista or the restaurant, as in
+    /// the original (the barista's queue and complete/claim go by `orderNumber`).
+    #[serde(
+        rename = "assignedNumber",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub assigned_number: Option<u64>,
     #[serde(rename = "baristaUserId", default)]
     pub barista_user_id: Option<String>,
     #[serde(default)]
@@ -174,6 +184,7 @@ impl Order {
             task_token: None,
             drink_order: None,
             order_number: None,
+            assigned_number: None,
             barista_user_id: None,
             robot: false,
             reason: None,
