@@ -573,3 +573,12 @@ async fn a_refund_neither_made_nor_parked_fails_the_execution_visibly() {
     );
     assert_eq!(r.status, ExecutionStatus::Failed);
 }
+
+#[tokio::test(start_paused = true)]
+async fn finish_gets_the_user_so_an_order_never_saved_is_still_recorded() {
+    let r = run(DIRECT, &[("Admit", Stub::Fail("Boom", "table gone"))]).await;
+    assert_eq!(r.outcome.as_deref(), Some("failed"));
+    let finish = &r.script.calls_to("Finish")[0]["Payload"];
+    assert_eq!(finish["userId"], "u1", "{finish}");
+    assert_eq!(finish["orderId"], "o1");
+}
