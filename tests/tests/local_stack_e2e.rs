@@ -255,6 +255,66 @@ async fn direct_orders_succeed_or_fail_with_a_notification() {
     l.stack.stop().await;
 }
 
+/// Sets the menu row's `value` (a broken one makes send-to-restaurant fail as Transient).
+async fn set_menu_value(l: &Local, value: aws_sdk_dynamodb::types::AttributeValue) {
+    l.stack
+        .dynamo
+        .client()
+        .update_item()
+        .table_name("ConfigTable")
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S("menu".into()),
+        )
+        .update_expression("SET #v = :v")
+        .expression_attribute_names("#v", "value")
+        .expression_attribute_values(":v", value)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_paid_order_cancelled_by_the_customer_is_refunded_once() {
+    let l = start(None).await;
+    // The restaurant is unreachable (its menu cannot be read): the workflow has charged the
+    // order and keeps retrying send-to-restaurant, which gives the customer time to cancel a
+    // paid order (retries over about 1 s at this time scale).
+    set_menu_value(
+        &l,
+        aws_sdk_dynamodb::types::AttributeValue::S("broken".into()),
+    )
+    .await;
+    let id = l
+        .post_direct(json!({"name": "Latte", "restaurantId": "r1", "quantity": 2}))
+        .await;
+    l.eventually("the order to be paid", async || {
+        let (_, r) = l.call("GET", "/myOrders", Some(&l.customer), None).await;
+        r["result"]
+            .as_array()?
+            .iter()
+            .any(|o| o["SK"] == id.as_str() && o["payment"].is_object())
+            .then_some(())
+    })
+    .await;
+    let (s, r) = l
+        .call(
+            "PUT",
+            &format!("/orders/cancel/{id}"),
+            Some(&l.customer),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let exec = l.finished(&id).await;
+    assert_eq!(exec["status"], "SUCCEEDED", "{exec}");
+    let row = l.my_order(&id).await;
+    assert_eq!(row["ORDERSTATE"], "CANCELLED", "{row}");
+    assert_eq!(row["payment"]["amount"], 900);
+    assert_eq!(row["payment"]["refunded"], true, "{row}");
+    l.stack.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_closed_shop_turns_orders_away() {
     let l = start(None).await;

@@ -17,6 +17,9 @@ enum Stub {
     Fail(&'static str, &'static str),
     /// A `.waitForTaskToken` task: answer through the engine with this output (or never).
     Callback(Option<Value>),
+    /// manage-state's `finish` as it answers when the order ends the way the path says:
+    /// a refund is due when the order was paid and the outcome is not "completed".
+    Finish,
 }
 
 #[derive(Clone, Default)]
@@ -63,9 +66,10 @@ impl Script {
                 "Refund".to_owned(),
                 Stub::Ok(json!({"Payload": {"refunded": true}})),
             ),
+            ("Finish".to_owned(), Stub::Finish),
             (
-                "Finish".to_owned(),
-                Stub::Ok(json!({"Payload": {"state": "X", "status": "Y", "notification": "n"}})),
+                "ParkRefund".to_owned(),
+                Stub::Ok(json!({"MessageId": "m", "MD5OfMessageBody": "x"})),
             ),
             ("Notify".to_owned(), Stub::Ok(json!({"MessageId": "m"}))),
             (
@@ -104,8 +108,20 @@ impl TaskHandler for Script {
                 .unwrap()
                 .push((call.state_name.clone(), token.clone()));
         }
+        let paid = !self.calls_to("TakePayment").is_empty()
+            && matches!(
+                self.stubs.lock().unwrap().get("TakePayment"),
+                Some(Stub::Ok(_))
+            );
         Box::pin(async move {
             match stub {
+                Some(Stub::Finish) => {
+                    let completed = call.input["Payload"]["outcome"] == "completed";
+                    Ok(
+                        json!({"Payload": {"state": "X", "status": "Y", "notification": "n",
+                                          "refundDue": paid && !completed}}),
+                    )
+                }
                 Some(Stub::Ok(v)) => Ok(v),
                 Some(Stub::Fail(e, c)) => Err(TaskError::new(e, c)),
                 Some(Stub::Callback(_)) => Ok(json!({})),
@@ -153,6 +169,10 @@ async fn run(input: &str, pairs: &[(&str, Stub)]) -> Run {
         (
             "OrderTopicArn".to_owned(),
             "arn:aws:sns:local:0:t".to_owned(),
+        ),
+        (
+            "RefundParkedQueueUrl".to_owned(),
+            "https://sqs.local/0/RefundParkedQueue".to_owned(),
         ),
     ])
     .collect();
@@ -252,7 +272,7 @@ async fn a_qr_order_completed_by_the_barista() {
         r.states.len(),
         r.states
     );
-    assert_eq!(r.states.len(), 13, "{:?}", r.states);
+    assert_eq!(r.states.len(), 14, "{:?}", r.states);
 }
 
 #[tokio::test(start_paused = true)]
@@ -277,7 +297,7 @@ async fn a_direct_order_paid_and_accepted() {
         r.states.len(),
         r.states
     );
-    assert_eq!(r.states.len(), 12, "{:?}", r.states);
+    assert_eq!(r.states.len(), 13, "{:?}", r.states);
 }
 
 #[tokio::test(start_paused = true)]
@@ -460,4 +480,105 @@ async fn an_order_that_cannot_be_finished_fails_the_execution_visibly() {
     assert_eq!(r.status, ExecutionStatus::Failed);
     assert_eq!(r.script.calls_to("Finish").len(), 11, "1 try + 10 retries");
     assert!(r.script.calls_to("Notify").is_empty());
+}
+
+fn finished_as(state: &str, refund_due: bool) -> Stub {
+    Stub::Ok(
+        json!({"Payload": {"state": state, "status": "S", "notification": "n",
+                                "refundDue": refund_due}}),
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_direct_order_cancelled_after_the_restaurant_check_is_refunded() {
+    // The customer cancelled between send-to-restaurant's check and the end: the path says
+    // "completed", the row says CANCELLED and paid, and the row decides.
+    let r = run(DIRECT, &[("Finish", finished_as("CANCELLED", true))]).await;
+    assert_eq!(r.outcome.as_deref(), Some("completed"));
+    assert_eq!(r.script.calls_to("Refund").len(), 1);
+    assert_eq!(
+        r.script.calls_to("Refund")[0]["Payload"],
+        json!({"action": "refund", "orderId": "o1"})
+    );
+    assert_eq!(r.script.calls_to("Notify").len(), 1);
+    assert_eq!(r.status, ExecutionStatus::Succeeded);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_barista_timeout_never_refunds_an_order_the_barista_completed() {
+    let qr_paid = r#"{"orderId":"o1","userId":"u1","channel":"qr","needsDrink":true,"amount":300,"acceptedAt":1}"#;
+    let r = run(
+        qr_paid,
+        &[
+            ("SendToBarista", Stub::Callback(None)),
+            ("Finish", finished_as("COMPLETED", false)),
+        ],
+    )
+    .await;
+    assert_eq!(r.outcome.as_deref(), Some("barista-timeout"));
+    assert_eq!(r.script.calls_to("TakePayment").len(), 1);
+    assert!(r.script.calls_to("Refund").is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refund_that_keeps_failing_is_parked_for_an_operator() {
+    let r = run(
+        DIRECT,
+        &[
+            (
+                "SendToRestaurant",
+                Stub::Fail("RestaurantRejected", "'Pizza' is not on the menu"),
+            ),
+            ("Refund", Stub::Fail("Transient", "provider down")),
+        ],
+    )
+    .await;
+    assert_eq!(r.script.calls_to("Refund").len(), 13, "1 try + 12 retries");
+    let parked = r.script.calls_to("ParkRefund");
+    assert_eq!(parked.len(), 1);
+    assert_eq!(
+        parked[0]["QueueUrl"],
+        "https://sqs.local/0/RefundParkedQueue"
+    );
+    let body = &parked[0]["MessageBody"];
+    assert_eq!(
+        (&body["action"], &body["orderId"]),
+        (&json!("refund"), &json!("o1"))
+    );
+    assert_eq!(body["error"]["Error"], "Transient");
+    assert_eq!(
+        r.script.calls_to("Notify").len(),
+        1,
+        "the customer is still told"
+    );
+    assert_eq!(r.status, ExecutionStatus::Succeeded);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refund_neither_made_nor_parked_fails_the_execution_visibly() {
+    let r = run(
+        DIRECT,
+        &[
+            ("Finish", finished_as("CANCELLED", true)),
+            ("Refund", Stub::Fail("InvalidInput", "bug")),
+            ("ParkRefund", Stub::Fail("SQS.AmazonSQSException", "down")),
+        ],
+    )
+    .await;
+    assert_eq!(r.script.calls_to("Refund").len(), 1, "a bug is not retried");
+    assert_eq!(
+        r.script.calls_to("ParkRefund").len(),
+        6,
+        "1 try + 5 retries"
+    );
+    assert_eq!(r.status, ExecutionStatus::Failed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn finish_gets_the_user_so_an_order_never_saved_is_still_recorded() {
+    let r = run(DIRECT, &[("Admit", Stub::Fail("Boom", "table gone"))]).await;
+    assert_eq!(r.outcome.as_deref(), Some("failed"));
+    let finish = &r.script.calls_to("Finish")[0]["Payload"];
+    assert_eq!(finish["userId"], "u1", "{finish}");
+    assert_eq!(finish["orderId"], "o1");
 }

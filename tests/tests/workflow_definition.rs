@@ -186,3 +186,27 @@ fn placeholders_are_found() {
         ["X".to_owned(), "Y".to_owned()]
     );
 }
+
+#[test]
+fn failed_and_timed_out_executions_raise_alarms() {
+    let resources = template()["Resources"].clone();
+    let alarms: Vec<&serde_yaml::Value> = resources
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+        .filter(|r| r["Properties"]["Namespace"].as_str() == Some("AWS/States"))
+        .collect();
+    for metric in ["ExecutionsFailed", "ExecutionsTimedOut"] {
+        let alarm = alarms
+            .iter()
+            .find(|a| a["Properties"]["MetricName"].as_str() == Some(metric))
+            .unwrap_or_else(|| panic!("no alarm on {metric}"));
+        let dims = format!("{:?}", alarm["Properties"]["Dimensions"]);
+        assert!(
+            dims.contains("StateMachineArn") && dims.contains("OrderProcessorStateMachine"),
+            "{metric}: {dims}"
+        );
+        assert_eq!(alarm["Properties"]["Threshold"].as_u64(), Some(0));
+    }
+}

@@ -9,8 +9,7 @@ use domain::AppError;
 use domain::menu::MenuItem;
 use domain::order::{ORDERS_PK, Order, OrderState};
 use domain::ports::{
-    ConfigReader, Consume, OrderNumbers, OrderReader, OrderWriter, QrBuckets, Replaced, ShopConfig,
-    ShopSwitch,
+    ConfigReader, Consume, OrderReader, OrderWriter, QrBuckets, Replaced, ShopConfig, ShopSwitch,
 };
 use domain::qr::Bucket;
 use serde::Deserialize;
@@ -306,48 +305,6 @@ impl ShopSwitch for ConfigTable {
             .await
             .map_err(dependency_error("Updating the shop state"))?;
         decode("configuration row", out.attributes.unwrap_or_default())
-    }
-}
-
-/// The counting table: one atomic counter row per business day.
-#[derive(Clone)]
-pub struct CounterTable {
-    client: Client,
-    table: String,
-}
-
-impl CounterTable {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        CounterTable {
-            client,
-            table: table.into(),
-        }
-    }
-}
-
-impl OrderNumbers for CounterTable {
-    async fn next(&self, key: &str, expires_at: i64) -> Result<u64, AppError> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("PK", s(key))
-            .update_expression(
-                "SET IDvalue = if_not_exists(IDvalue, :zero) + :one, expiresAt = :exp",
-            )
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":exp", n(expires_at))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(dependency_error("Allocating the order number"))?;
-        out.attributes
-            .as_ref()
-            .and_then(|a| a.get("IDvalue"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| AppError::internal("The order counter returned no number"))
     }
 }
 

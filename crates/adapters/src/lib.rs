@@ -5,6 +5,7 @@
 //! an SDK client is cheap (it is an `Arc`).
 
 pub mod aws;
+pub mod counters;
 pub mod dynamo;
 pub mod eventbridge;
 pub mod ids;
@@ -15,7 +16,8 @@ pub mod payment;
 pub mod sfn;
 pub mod starter;
 
-pub use dynamo::{ConfigTable, CounterTable, OrderTable, ValidatorTable};
+pub use counters::CounterTable;
+pub use dynamo::{ConfigTable, OrderTable, ValidatorTable};
 pub use eventbridge::EventBridgeBus;
 pub use orders_api::ApiOrderTable;
 pub use sfn::StepFunctionsCallbacks;

@@ -15,6 +15,10 @@ use crate::identity::Caller;
 use crate::lifecycle::{Channel, DirectItem, Payment};
 use serde::{Deserialize, Serialize};
 
+/// Appended to a finished order's reason while its refund is owed; removed when the refund is
+/// recorded.
+pub const REFUND_PENDING: &str = " (refund pending)";
+
 /// Partition key of every order row (the original's single `"orders"` partition).
 pub const ORDERS_PK: &str = "orders";
 
@@ -134,6 +138,16 @@ pub struct Order {
         skip_serializing_if = "Option::is_none"
     )]
     pub order_number: Option<u64>,
+    /// The number the counter gave this order, written in the same transaction as the
+    /// counter's increment (so a retried or resumed numbering finds it and takes no other).
+    /// `orderNumber` is set from it when the order reaches the barista or the restaurant, as in
+    /// the original (the barista's queue and complete/claim go by `orderNumber`).
+    #[serde(
+        rename = "assignedNumber",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub assigned_number: Option<u64>,
     #[serde(rename = "baristaUserId", default)]
     pub barista_user_id: Option<String>,
     #[serde(default)]
@@ -170,6 +184,7 @@ impl Order {
             task_token: None,
             drink_order: None,
             order_number: None,
+            assigned_number: None,
             barista_user_id: None,
             robot: false,
             reason: None,
@@ -232,6 +247,15 @@ impl Order {
         }
     }
 
+    /// Whether the order owes the customer their money back: it was paid, is finished, and
+    /// did not end completed. Decided on the row, never on the workflow's path, so an order
+    /// cancelled after the workflow last looked at it is refunded, and a completed one never.
+    pub fn refund_due(&self) -> bool {
+        self.state.is_terminal()
+            && self.state != OrderState::Completed
+            && self.payment.as_ref().is_some_and(|p| !p.refunded)
+    }
+
     fn check_open(&self) -> Result<(), AppError> {
         if self.state.is_terminal() {
             Err(AppError::conflict(format!(
@@ -286,7 +310,8 @@ pub enum OrderCommand {
     },
     /// The workflow numbered the order (a direct order accepted by the restaurant).
     RecordNumber { order_number: u64 },
-    /// The workflow took the payment.
+    /// The workflow took the payment. Recorded even on an order that closed while it was
+    /// being charged: the money moved, and the refund is decided from the row.
     RecordPayment { payment: Payment },
     /// The workflow refunded the payment.
     RecordRefund,
@@ -359,7 +384,6 @@ impl OrderCommand {
             }
             OrderCommand::RecordNumber { .. } => order.check_open(),
             OrderCommand::RecordPayment { .. } => {
-                order.check_open()?;
                 if order.payment.is_some() {
                     return Err(AppError::conflict("The order is already paid"));
                 }
@@ -409,6 +433,15 @@ impl OrderCommand {
             OrderCommand::RecordRefund => {
                 if let Some(p) = &mut order.payment {
                     p.refunded = true;
+                }
+                // The reason said the refund was pending; it no longer is (`payment.refunded`
+                // now says it was made).
+                if let Some(r) = order
+                    .reason
+                    .as_mut()
+                    .filter(|r| r.ends_with(REFUND_PENDING))
+                {
+                    r.truncate(r.len() - REFUND_PENDING.len());
                 }
             }
             OrderCommand::Finish { to, reason } => {
@@ -667,6 +700,64 @@ mod tests {
                 .status(),
             403
         );
+    }
+
+    fn paid(o: &mut Order) {
+        OrderCommand::RecordPayment {
+            payment: Payment {
+                charge_id: "ch".into(),
+                amount: 450,
+                refunded: false,
+            },
+        }
+        .apply(o, 5)
+        .unwrap();
+    }
+
+    #[test]
+    fn a_refund_is_due_only_for_a_paid_order_that_ended_not_completed() {
+        let mut open = with_barista();
+        paid(&mut open);
+        assert!(!open.refund_due(), "still open: not decided yet");
+        let mut done = open.clone();
+        OrderCommand::Complete { caller: admin() }
+            .apply(&mut done, 6)
+            .unwrap();
+        assert!(!done.refund_due(), "completed orders keep their payment");
+        let mut cancelled = open.clone();
+        OrderCommand::Finish {
+            to: OrderState::Cancelled,
+            reason: Some(format!("Barista timedout{REFUND_PENDING}")),
+        }
+        .apply(&mut cancelled, 6)
+        .unwrap();
+        assert!(cancelled.refund_due());
+        OrderCommand::RecordRefund.apply(&mut cancelled, 7).unwrap();
+        assert!(!cancelled.refund_due());
+        assert_eq!(cancelled.reason.as_deref(), Some("Barista timedout"));
+        assert_eq!(
+            OrderCommand::RecordRefund
+                .check(&cancelled)
+                .unwrap_err()
+                .status(),
+            409,
+            "a second refund is refused"
+        );
+        assert!(!with_barista().refund_due(), "unpaid");
+    }
+
+    #[test]
+    fn a_charge_is_recorded_even_on_an_order_closed_meanwhile() {
+        let mut o = waiting_for_drink();
+        OrderCommand::Cancel { caller: customer() }
+            .apply(&mut o, 3)
+            .unwrap();
+        paid(&mut o);
+        assert!(o.refund_due());
+        let again = OrderCommand::RecordPayment {
+            payment: o.payment.clone().unwrap(),
+        };
+        assert_eq!(again.check(&o).unwrap_err().status(), 409);
     }
 
     #[test]

@@ -119,11 +119,15 @@ pub trait ShopSwitch: Send + Sync {
     fn set_store_open(&self, open: bool) -> impl Future<Output = Result<Value, AppError>> + Send;
 }
 
-/// Hands out order numbers.
+/// Hands out order numbers, one per order.
 pub trait OrderNumbers: Send + Sync {
-    /// Atomically increments the counter row `key` (creating it at 1) and returns the new value.
-    fn next(
+    /// The order's number: the one it already has, or the next of counter `key` (created at 1),
+    /// written on the order in the same atomic step as the counter's increment. A repeated call
+    /// for the same order returns the same number and consumes none; an unknown order is
+    /// `NotFound`.
+    fn number_order(
         &self,
+        order_id: &str,
         key: &str,
         expires_at: i64,
     ) -> impl Future<Output = Result<u64, AppError>> + Send;
@@ -244,8 +248,9 @@ pub enum PaymentError {
     Unavailable(AppError),
 }
 
-/// Takes and refunds payments. Both calls carry an idempotency key (the order id): calling
-/// twice with the same key has the effect of calling once.
+/// Takes and refunds payments. Both calls carry an idempotency key derived from the order id
+/// (one for the charge, another for the refund): calling twice with the same key has the effect
+/// of calling once.
 pub trait PaymentProvider: Send + Sync {
     fn charge(
         &self,

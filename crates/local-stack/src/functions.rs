@@ -109,7 +109,7 @@ impl LocalFunctions {
         let bus = LocalBus(hub.clone());
         LocalFunctions {
             validator: ValidatorTable::new(dynamo.clone(), "ValidatorTable"),
-            counters: CounterTable::new(dynamo.clone(), "CountingTable"),
+            counters: CounterTable::new(dynamo.clone(), "CountingTable", "OrderTable"),
             order_manager: order_manager::OrderManager {
                 orders: orders.clone(),
                 config: config.clone(),
@@ -178,7 +178,7 @@ impl LocalFunctions {
             }
             "CountingFunction" => {
                 Ok(
-                    counting::next_order_number(&self.counters, self.settings.reset_hour_utc, now)
+                    counting::handle(&self.counters, payload, self.settings.reset_hour_utc, now)
                         .await?,
                 )
             }

@@ -24,7 +24,7 @@ impl TestTables {
         Ok(TestTables {
             orders: OrderTable::new(client.clone(), "OrderTable"),
             config: ConfigTable::new(client.clone(), "ConfigTable"),
-            counters: CounterTable::new(client.clone(), "CountingTable"),
+            counters: CounterTable::new(client.clone(), "CountingTable", "OrderTable"),
             validator: ValidatorTable::new(client.clone(), "ValidatorTable"),
             api_orders: ApiOrderTable::new(client, "OrdersApiTable"),
             dynamo,

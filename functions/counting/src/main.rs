@@ -10,12 +10,12 @@ async fn main() -> Result<(), Error> {
     let counters = CounterTable::new(
         aws_sdk_dynamodb::Client::new(&sdk),
         aws::env("COUNTING_TABLE")?,
+        aws::env("ORDER_TABLE")?,
     );
     let reset_hour: u32 = aws::env_or("ORDER_NUMBER_RESET_HOUR_UTC", DEFAULT_RESET_HOUR_UTC)?;
     let counters = &counters;
-    // The input (the order being numbered) does not matter: every call takes the next number.
-    lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| async move {
-        Ok::<_, Error>(counting::next_order_number(counters, reset_hour, chrono::Utc::now()).await?)
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        counting::handle(counters, event.payload, reset_hour, chrono::Utc::now()).await
     }))
     .await
 }

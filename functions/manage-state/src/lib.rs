@@ -9,13 +9,21 @@
 //!   is. It emits the ending's own event (timeouts, shop unavailable) and returns the customer
 //!   notification the workflow sends.
 //!
+//! Refunds: `finish` answers `refundDue`, read from the row after it is terminal
+//! ([`Order::refund_due`]), and the workflow's `RefundDue` choice refunds exactly when it is
+//! true. The path the workflow took is not trusted for this: an order cancelled after
+//! send-to-restaurant looked at it reaches `finish` on the "completed" path but ends
+//! CANCELLED (refund due), and a barista timeout after the barista completed it ends COMPLETED
+//! (no refund). `finish` itself cannot require the refund first: the order manager cancels
+//! orders directly, and whether money is owed is only known once the order is terminal.
+//!
 //! One domain state, two views: the result carries both `state` (CREATED/COMPLETED/CANCELLED/
 //! FAILED) and `status` (ORDER_APP's PENDING/SUCCESS/FAILURE).
 
 use apigw::task::{INVALID_INPUT, TaskFailure};
 use domain::AppError;
 use domain::lifecycle::{OrderRequest, Outcome, notification};
-use domain::order::{Order, OrderCommand, OrderState};
+use domain::order::{Order, OrderCommand, OrderState, REFUND_PENDING};
 use domain::ports::{ConfigReader, EventBus, OrderReader, OrderWriter, apply_command};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -128,7 +136,7 @@ where
         }
         let mut reason = outcome.reason(detail.as_deref());
         if order.payment.as_ref().is_some_and(|p| !p.refunded) && outcome != Outcome::Completed {
-            reason.push_str(" (refund pending)");
+            reason.push_str(REFUND_PENDING);
         }
         // Emit before writing: if the write then fails, the retry emits again (at least once)
         // rather than never.
@@ -162,6 +170,7 @@ fn result(order: &Order, changed: bool) -> Value {
         "status": order.status,
         "reason": order.reason,
         "changed": changed,
+        "refundDue": order.refund_due(),
         "notification": notification(order),
     })
 }

@@ -273,3 +273,79 @@ async fn bad_input_is_a_named_error_not_a_panic() {
         "unknown order and no user to record it for"
     );
 }
+
+fn pay() -> OrderCommand {
+    OrderCommand::RecordPayment {
+        payment: Payment {
+            charge_id: "ch_1".into(),
+            amount: 900,
+            refunded: false,
+        },
+    }
+}
+
+#[tokio::test]
+async fn finish_says_a_refund_is_due_from_the_row_not_from_the_path() {
+    let f = fixture().await;
+    // Paid, then cancelled by the customer after send-to-restaurant looked: the workflow
+    // arrives on the "completed" path.
+    f.m.handle(admit(direct("o1", 900)), 1).await.unwrap();
+    apply_command(&f.t.orders, "o1", &pay(), 2).await.unwrap();
+    let cancel = OrderCommand::Finish {
+        to: OrderState::Cancelled,
+        reason: Some("Cancelled by customer".into()),
+    };
+    apply_command(&f.t.orders, "o1", &cancel, 3).await.unwrap();
+    let done =
+        f.m.handle(finish("o1", "completed", Value::Null), 4)
+            .await
+            .unwrap();
+    assert_eq!(
+        (done["state"].as_str(), done["refundDue"].as_bool()),
+        (Some("CANCELLED"), Some(true))
+    );
+    // Paid and completed by the barista, then a late barista-timeout branch: no refund.
+    f.m.handle(admit(direct("o2", 900)), 1).await.unwrap();
+    apply_command(&f.t.orders, "o2", &pay(), 2).await.unwrap();
+    let complete = OrderCommand::Finish {
+        to: OrderState::Completed,
+        reason: None,
+    };
+    apply_command(&f.t.orders, "o2", &complete, 3)
+        .await
+        .unwrap();
+    let done =
+        f.m.handle(finish("o2", "barista-timeout", Value::Null), 4)
+            .await
+            .unwrap();
+    assert_eq!(
+        (done["state"].as_str(), done["refundDue"].as_bool()),
+        (Some("COMPLETED"), Some(false))
+    );
+    // Paid and failed by the workflow itself; then refunded: a retried Finish no longer asks.
+    f.m.handle(admit(direct("o3", 900)), 1).await.unwrap();
+    apply_command(&f.t.orders, "o3", &pay(), 2).await.unwrap();
+    let done =
+        f.m.handle(finish("o3", "failed", json!("boom")), 3)
+            .await
+            .unwrap();
+    assert_eq!(done["refundDue"], true);
+    apply_command(&f.t.orders, "o3", &OrderCommand::RecordRefund, 4)
+        .await
+        .unwrap();
+    let again =
+        f.m.handle(finish("o3", "failed", json!("boom")), 5)
+            .await
+            .unwrap();
+    assert_eq!(
+        (again["refundDue"].as_bool(), again["changed"].as_bool()),
+        (Some(false), Some(false))
+    );
+    // Unpaid orders never owe a refund.
+    f.m.handle(admit(qr("o4")), 1).await.unwrap();
+    let done =
+        f.m.handle(finish("o4", "cancelled", Value::Null), 2)
+            .await
+            .unwrap();
+    assert_eq!(done["refundDue"], false);
+}

@@ -2,13 +2,19 @@
 //!
 //! Both are idempotent per order: the charge is recorded on the order and a repeated `charge`
 //! returns the recorded one without calling the provider; the provider itself is called with
-//! the order id as idempotency key, so a crash between charging and recording cannot charge
-//! twice either. The amount is the one stored on the order, never one from the request.
+//! an idempotency key derived from the order id (the order id for the charge, `<id>-refund`
+//! for the refund), so a crash between calling and recording cannot charge or refund twice
+//! either. The amount is the one stored on the order, never one from the request.
+//!
+//! There is one refund path: the workflow's `Refund` state, taken when `finish` says the
+//! finished order is owed a refund. A charge that lands on an order cancelled meanwhile is
+//! recorded on it (not refunded here), so that path sees it. `refund` refunds only a finished,
+//! not completed, order, and records the refund on the row with a conditional write.
 
 use apigw::task::{INVALID_INPUT, ORDER_CLOSED, PAYMENT_DECLINED, TRANSIENT, TaskFailure};
 use domain::AppError;
 use domain::lifecycle::Payment;
-use domain::order::{Order, OrderCommand};
+use domain::order::{Order, OrderCommand, OrderState};
 use domain::ports::{
     Charge, OrderReader, OrderWriter, PaymentError, PaymentProvider, apply_command,
 };
@@ -32,6 +38,12 @@ pub struct ChargeRequest {
     pub order_id: String,
     #[serde(default)]
     pub card: Option<String>,
+}
+
+/// The provider's idempotency key for an order's refund: one per order, and not the charge's
+/// (a provider may answer a reused key with the first call's response).
+pub fn refund_key(order_id: &str) -> String {
+    format!("{order_id}-refund")
 }
 
 pub struct ProcessPayment<O, P> {
@@ -90,18 +102,24 @@ impl<O: OrderReader + OrderWriter, P: PaymentProvider> ProcessPayment<O, P> {
                 refunded: false,
             },
         };
-        match apply_command(&self.orders, &order.order_id, &record, now_ms).await {
-            Ok(_) => Ok(json!({ "chargeId": charge.charge_id, "amount": charge.amount })),
-            // Cancelled while we were charging: give the money back now, then report it closed.
-            Err(AppError::Conflict(why)) => {
-                self.provider
-                    .refund(&order.order_id, &charge)
-                    .await
-                    .map_err(provider_failure)?;
-                Err(TaskFailure::new(ORDER_CLOSED, why))
-            }
-            Err(e) => Err(e.into()),
+        // Recorded even if the order was cancelled while we were charging; the workflow then
+        // finishes it and refunds it, because the row says it is paid.
+        let recorded = match apply_command(&self.orders, &order.order_id, &record, now_ms).await {
+            Ok(o) => o,
+            // A concurrent try of this task recorded the (same, idempotent) charge first.
+            Err(AppError::Conflict(_)) => self.order(&order.order_id).await?,
+            Err(e) => return Err(e.into()),
+        };
+        if recorded.state.is_terminal() {
+            return Err(TaskFailure::new(
+                ORDER_CLOSED,
+                format!(
+                    "The order was {} while it was being charged",
+                    recorded.state
+                ),
+            ));
         }
+        Ok(json!({ "chargeId": charge.charge_id, "amount": charge.amount }))
     }
 
     async fn refund(&self, order_id: &str, now_ms: i64) -> Result<Value, TaskFailure> {
@@ -112,12 +130,24 @@ impl<O: OrderReader + OrderWriter, P: PaymentProvider> ProcessPayment<O, P> {
         if payment.refunded {
             return Ok(json!({ "refunded": true, "chargeId": payment.charge_id }));
         }
+        if order.state == OrderState::Completed {
+            // The customer got their order (e.g. completed just before a barista timeout).
+            return Ok(json!({ "refunded": false, "reason": "the order was completed" }));
+        }
+        if !order.state.is_terminal() {
+            // Not decided yet: a refund now could be followed by a completion. Not retried;
+            // the workflow parks it for an operator.
+            return Err(TaskFailure::new(
+                INVALID_INPUT,
+                format!("Order {order_id} is still open; only a finished order is refunded"),
+            ));
+        }
         let charge = Charge {
             charge_id: payment.charge_id.clone(),
             amount: payment.amount,
         };
         self.provider
-            .refund(order_id, &charge)
+            .refund(&refund_key(order_id), &charge)
             .await
             .map_err(provider_failure)?;
         match apply_command(&self.orders, order_id, &OrderCommand::RecordRefund, now_ms).await {
