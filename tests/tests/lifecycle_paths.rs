@@ -299,3 +299,32 @@ async fn a_workflow_waiting_for_the_customer_resumes_after_a_restart() {
     assert_eq!(l.order(&id).await["orderState"], "COMPLETED");
     l.stack.stop().await;
 }
+
+/// The workflow parks a refund that failed every retry in RefundParkedQueue through the SQS
+/// integration; the local stack serves that integration with the template's queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_parked_refund_lands_in_its_queue() {
+    use asl::TaskHandler;
+    let l = start(None).await;
+    let hub_ref = local_stack::hub::HubRef::default();
+    hub_ref.set(&l.stack.hub);
+    let tasks = local_stack::hub::LocalTasks(hub_ref);
+    let call = asl::TaskCall {
+        resource: "arn:aws:states:::sqs:sendMessage".into(),
+        input: json!({
+            "QueueUrl": "arn:aws:sqs:local:000000000000:RefundParkedQueue",
+            "MessageBody": {"action": "refund", "orderId": "o-1", "error": {"Error": "X"}}
+        }),
+        task_token: None,
+        execution_arn: "arn:aws:states:local:000000000000:execution:OrderProcessor:o-1".into(),
+        state_name: "ParkRefund".into(),
+        retry_count: 0,
+    };
+    let out = tasks.invoke(call).await.unwrap();
+    assert!(out["MessageId"].is_string(), "{out}");
+    assert_eq!(
+        l.stack.hub.queues.depth("RefundParkedQueue").await.unwrap(),
+        1
+    );
+    l.stack.stop().await;
+}

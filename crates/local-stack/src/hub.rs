@@ -199,6 +199,7 @@ impl TaskHandler for LocalTasks {
             match resource {
                 "arn:aws:states:::lambda:invoke" => invoke_lambda(&hub, &call.input).await,
                 "arn:aws:states:::events:putEvents" => put_events(&hub, &call.input).await,
+                "arn:aws:states:::sqs:sendMessage" => send_message(&hub, &call.input).await,
                 "arn:aws:states:::sns:publish" => {
                     let step = format!("{}#{}", call.execution_arn, call.state_name);
                     Ok(hub.outbox.publish(call.input.clone(), &step))
@@ -225,6 +226,23 @@ async fn invoke_lambda(hub: &Hub, input: &Value) -> Result<Value, TaskError> {
             json!({ "errorType": e.error_type, "errorMessage": e.message }).to_string(),
         )),
     }
+}
+
+/// SQS `SendMessage` to a template queue (`QueueUrl` resolves locally to the queue's ARN,
+/// whose last part is its logical id); a JSON `MessageBody` is sent as its text, as AWS does.
+async fn send_message(hub: &Hub, input: &Value) -> Result<Value, TaskError> {
+    let url = input["QueueUrl"].as_str().unwrap_or_default();
+    let queue = url.rsplit([':', '/']).next().unwrap_or_default();
+    let body = match &input["MessageBody"] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let id = hub
+        .queues
+        .send(queue, &body, chrono::Utc::now().timestamp_millis())
+        .await
+        .map_err(|e| TaskError::new("SQS.AmazonSQSException", e.to_string()))?;
+    Ok(json!({ "MessageId": id }))
 }
 
 async fn put_events(hub: &Arc<Hub>, input: &Value) -> Result<Value, TaskError> {
