@@ -9,8 +9,8 @@ use domain::AppError;
 use domain::menu::MenuItem;
 use domain::order::{ORDERS_PK, Order, OrderState};
 use domain::ports::{
-    ConfigReader, Consume, OrderNumbers, OrderReader, OrderWriter, QrBuckets, Replaced, ShopConfig,
-    ShopSwitch,
+    ConfigReader, ConfigSeeder, Consume, OrderNumbers, OrderReader, OrderWriter, QrBuckets,
+    Replaced, ShopConfig, ShopSwitch,
 };
 use domain::qr::Bucket;
 use serde::Deserialize;
@@ -306,6 +306,30 @@ impl ShopSwitch for ConfigTable {
             .await
             .map_err(dependency_error("Updating the shop state"))?;
         decode("configuration row", out.attributes.unwrap_or_default())
+    }
+}
+
+impl ConfigSeeder for ConfigTable {
+    async fn put_if_absent(&self, row: &Value) -> Result<bool, AppError> {
+        let item = encode("configuration row", row)?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(dependency_error("Seeding the configuration")(e)),
+        }
     }
 }
 
