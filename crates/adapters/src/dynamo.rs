@@ -9,7 +9,8 @@ use domain::AppError;
 use domain::menu::MenuItem;
 use domain::order::{ORDERS_PK, Order, OrderState};
 use domain::ports::{
-    ConfigReader, Consume, OrderReader, OrderWriter, QrBuckets, Replaced, ShopConfig, ShopSwitch,
+    ConfigReader, ConfigSeeder, Consume, OrderReader, OrderWriter, QrBuckets, Replaced, ShopConfig,
+    ShopSwitch,
 };
 use domain::qr::Bucket;
 use serde::Deserialize;
@@ -164,6 +165,7 @@ pub(crate) async fn put_new(
     table: &str,
     item: Item,
     key_attr: &str,
+    what: &'static str,
 ) -> Result<bool, AppError> {
     let result = client
         .put_item()
@@ -181,13 +183,20 @@ pub(crate) async fn put_new(
         {
             Ok(false)
         }
-        Err(e) => Err(dependency_error("Saving the order")(e)),
+        Err(e) => Err(dependency_error(what)(e)),
     }
 }
 
 impl OrderWriter for OrderTable {
     async fn create(&self, order: &Order) -> Result<bool, AppError> {
-        put_new(&self.client, &self.table, encode("order", order)?, "SK").await
+        put_new(
+            &self.client,
+            &self.table,
+            encode("order", order)?,
+            "SK",
+            "Saving the order",
+        )
+        .await
     }
 
     async fn replace(&self, order: &Order, expected_version: u64) -> Result<Replaced, AppError> {
@@ -305,6 +314,20 @@ impl ShopSwitch for ConfigTable {
             .await
             .map_err(dependency_error("Updating the shop state"))?;
         decode("configuration row", out.attributes.unwrap_or_default())
+    }
+}
+
+impl ConfigSeeder for ConfigTable {
+    async fn put_if_absent(&self, row: &Value) -> Result<bool, AppError> {
+        let item = encode("configuration row", row)?;
+        put_new(
+            &self.client,
+            &self.table,
+            item,
+            "PK",
+            "Seeding the configuration",
+        )
+        .await
     }
 }
 

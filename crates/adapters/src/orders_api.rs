@@ -90,7 +90,14 @@ impl ApiOrderTable {
 impl ApiOrderStore for ApiOrderTable {
     async fn create(&self, order: &ApiOrder) -> Result<bool, AppError> {
         let item = encode("orders-API order", &Row::from_order(order))?;
-        put_new(&self.client, &self.table, item, "order_id").await
+        put_new(
+            &self.client,
+            &self.table,
+            item,
+            "order_id",
+            "Saving the order",
+        )
+        .await
     }
 
     async fn latest(

@@ -119,6 +119,14 @@ pub trait ShopSwitch: Send + Sync {
     fn set_store_open(&self, open: bool) -> impl Future<Output = Result<Value, AppError>> + Send;
 }
 
+/// Writes config rows that are not there yet (the seed): an existing row, perhaps changed by an
+/// admin, is left alone.
+pub trait ConfigSeeder: Send + Sync {
+    /// Puts `row` (a JSON object with a string `PK`) unless a row with its `PK` exists; true
+    /// when it was written.
+    fn put_if_absent(&self, row: &Value) -> impl Future<Output = Result<bool, AppError>> + Send;
+}
+
 /// Hands out order numbers, one per order.
 pub trait OrderNumbers: Send + Sync {
     /// The order's number: the one it already has, or the next of counter `key` (created at 1),

@@ -162,6 +162,11 @@ impl LocalFunctions {
                 config::Invocation::Stream(ev) => {
                     encode(config::handle_stream(ev, &self.bus).await)
                 }
+                // No CloudFormation here: the local stack seeds the same rows when it starts.
+                config::Invocation::CustomResource(_) => Err(InvokeError::new(
+                    "Unsupported",
+                    "custom resources exist only in a deployed stack",
+                )),
             },
             "QrValidatorFunction" => {
                 let req: apigw::Request = decode("API Gateway event", payload)?;

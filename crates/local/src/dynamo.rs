@@ -1,10 +1,10 @@
 //! The embedded DynamoDB: dynoxide's HTTP server inside this process, on 127.0.0.1 and a port
 //! the OS picks, stopped when dropped.
 
-use crate::{LocalError, SEED_CONFIG, TableSpec};
+use crate::{LocalError, TableSpec};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use std::collections::HashMap;
+use domain::ports::ConfigSeeder;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -115,31 +115,16 @@ impl Drop for EmbeddedDynamo {
     }
 }
 
-/// Writes the seed rows that are not there yet.
+/// Writes the seed rows (`domain::seed`, shared with the deployed stack's `ConfigSeed`) that
+/// are not there yet.
 async fn seed_config(client: &Client, table: &str) -> Result<(), LocalError> {
-    let rows: Vec<serde_json::Value> = serde_json::from_str(SEED_CONFIG)
-        .map_err(|e| LocalError::Template(format!("seed: {e}")))?;
-    for row in rows {
-        let item: HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
-            serde_dynamo::to_item(&row).map_err(|e| LocalError::Template(format!("seed: {e}")))?;
-        let result = client
-            .put_item()
-            .table_name(table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        match result {
-            Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
-            Err(e) => {
-                return Err(LocalError::Dynamo(
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
-                ));
-            }
-        }
+    let seeder = adapters::ConfigTable::new(client.clone(), table);
+    let rows = domain::seed::config_rows().map_err(|e| LocalError::Template(e.to_string()))?;
+    for row in &rows {
+        seeder
+            .put_if_absent(row)
+            .await
+            .map_err(|e| LocalError::Dynamo(e.to_string()))?;
     }
     Ok(())
 }

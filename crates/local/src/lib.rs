@@ -33,9 +33,6 @@ pub fn template_resources(template_yaml: &str) -> Result<serde_yaml::Mapping, Lo
         .ok_or_else(|| LocalError::Template("no Resources section".into()))
 }
 
-/// The config-table rows a fresh stack starts with: the shop open, and the menu.
-pub const SEED_CONFIG: &str = include_str!("../seed/config.json");
-
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
     #[error("template.yaml: {0}")]

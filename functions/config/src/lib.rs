@@ -4,7 +4,11 @@
 //!   field naming its `PK` (what the original frontends look for);
 //! * `PUT /store?state=open|closed` (admin): opens or closes the shop;
 //! * the config table's stream: every changed row becomes `ConfigService.ConfigChanged`
-//!   carrying the row's new image in DynamoDB JSON (what the frontends read).
+//!   carrying the row's new image in DynamoDB JSON (what the frontends read);
+//! * the `ConfigSeed` custom resource: CloudFormation's create/update/delete ([`custom_resource`]).
+
+pub mod custom_resource;
+pub mod https;
 
 use apigw::{Request, Response};
 use aws_lambda_events::dynamodb::Event as StreamEvent;
@@ -92,16 +96,20 @@ pub async fn handle_stream<B: EventBus>(event: StreamEvent, bus: &B) -> DynamoDb
     response
 }
 
-/// What one Lambda invocation carries: the config function serves both the API and the table
-/// stream, told apart by the event's shape.
+/// What one Lambda invocation carries: the config function serves the API, the table stream
+/// and the seed custom resource, told apart by the event's shape.
 pub enum Invocation {
     Api(Box<Request>),
     Stream(StreamEvent),
+    /// Kept as JSON: even a malformed request must be answered ([`custom_resource`]).
+    CustomResource(Value),
 }
 
 impl Invocation {
     pub fn classify(event: Value) -> Result<Self, AppError> {
-        if event.get("Records").is_some() {
+        if custom_resource::is_custom_resource(&event) {
+            Ok(Invocation::CustomResource(event))
+        } else if event.get("Records").is_some() {
             serde_json::from_value(event)
                 .map(Invocation::Stream)
                 .map_err(|e| AppError::bad_request(format!("Malformed DynamoDB stream event: {e}")))
