@@ -291,6 +291,16 @@ where
                 })
         };
         let (order_id, token) = (OrderId::parse(field("orderId")?)?, field("TaskToken")?);
+        let user_id = field("userId")?;
+        // Only the workflow may emit this event (IAM: events:detail-type on PutEvents); and, as
+        // the original's conditional write did, the token is stored only on an order of the
+        // user the workflow names, so a stray event cannot hand a token to another's order.
+        if let Some(order) = self.orders.get(order_id.as_str()).await?
+            && order.user_id != user_id
+        {
+            tracing::warn!(%order_id, "WorkflowStarted for another user's order; token not stored");
+            return Ok(());
+        }
         let cmd = OrderCommand::AwaitCustomer {
             task_token: token.to_owned(),
         };

@@ -644,10 +644,13 @@ async fn workflow_started_events_store_the_customer_token() {
     };
     assert_eq!(detail_type, "OrderProcessor.WorkflowStarted");
     let id = detail["orderId"].as_str().unwrap();
-    f.t.orders
-        .create(&Order::new(id, CUSTOMER, 1))
-        .await
-        .unwrap();
+    let user = detail["userId"].as_str().unwrap();
+    f.t.orders.create(&Order::new(id, user, 1)).await.unwrap();
+    // An event that names another user stores nothing on this order.
+    let mut stray = detail.clone();
+    stray["userId"] = json!("someone-else");
+    f.m.on_workflow_started(&stray, 2).await.unwrap();
+    assert!(f.state(id).await.task_token.is_none());
     f.m.on_workflow_started(&detail, 2).await.unwrap();
     assert_eq!(
         f.state(id).await.task_token.as_deref(),
@@ -655,7 +658,7 @@ async fn workflow_started_events_store_the_customer_token() {
     );
     // Now the customer can choose.
     assert_eq!(
-        f.call(put_drink(id, CUSTOMER, r#"{"drink": "Latte"}"#), 3)
+        f.call(put_drink(id, user, r#"{"drink": "Latte"}"#), 3)
             .await
             .0,
         200
@@ -670,9 +673,12 @@ async fn workflow_started_events_store_the_customer_token() {
             .status(),
         400
     );
-    f.m.on_workflow_started(&json!({"orderId": "unknown", "TaskToken": "t"}), 5)
-        .await
-        .unwrap();
+    f.m.on_workflow_started(
+        &json!({"orderId": "unknown", "TaskToken": "t", "userId": "u"}),
+        5,
+    )
+    .await
+    .unwrap();
 }
 
 /// Workflow callbacks that fail as an outage (not as a gone task) `failures_left` times, then
