@@ -300,31 +300,32 @@ async fn a_workflow_waiting_for_the_customer_resumes_after_a_restart() {
     l.stack.stop().await;
 }
 
-/// The workflow parks a refund that failed every retry in RefundParkedQueue through the SQS
-/// integration; the local stack serves that integration with the template's queue.
+/// A paid order that ends not completed must be refunded; when the refund fails every retry
+/// (the local provider cannot refund card 4000000000005126), it is parked in
+/// RefundParkedQueue for an operator, and the order says the refund is pending.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_parked_refund_lands_in_its_queue() {
-    use asl::TaskHandler;
-    let l = start(None).await;
-    let hub_ref = local_stack::hub::HubRef::default();
-    hub_ref.set(&l.stack.hub);
-    let tasks = local_stack::hub::LocalTasks(hub_ref);
-    let call = asl::TaskCall {
-        resource: "arn:aws:states:::sqs:sendMessage".into(),
-        input: json!({
-            "QueueUrl": "arn:aws:sqs:local:000000000000:RefundParkedQueue",
-            "MessageBody": {"action": "refund", "orderId": "o-1", "error": {"Error": "X"}}
-        }),
-        task_token: None,
-        execution_arn: "arn:aws:states:local:000000000000:execution:OrderProcessor:o-1".into(),
-        state_name: "ParkRefund".into(),
-        retry_count: 0,
-    };
-    let out = tasks.invoke(call).await.unwrap();
-    assert!(out["MessageId"].is_string(), "{out}");
+async fn a_refund_that_keeps_failing_is_parked_for_an_operator() {
+    // The refund's ~28 min of retries x 0.001 = under 2 s.
+    let l = start_scaled(None, 0.001).await;
+    let id = l
+        .post_direct(json!({
+            "name": "Step Functions Pizza", "restaurantId": "r1", "quantity": 1,
+            "card": "4000000000005126"
+        }))
+        .await;
+    let exec = l.finished(&id).await;
+    assert_eq!(exec["status"], "SUCCEEDED", "{}", exec["cause"]);
+    let row = l.my_order(&id).await;
+    assert_eq!(row["ORDERSTATE"], "FAILED", "{row}");
+    assert_eq!(row["payment"]["refunded"], false, "{row}");
+    assert!(
+        row["reason"].as_str().unwrap().contains("refund pending"),
+        "{row}"
+    );
     assert_eq!(
         l.stack.hub.queues.depth("RefundParkedQueue").await.unwrap(),
-        1
+        1,
+        "parked for an operator"
     );
     l.stack.stop().await;
 }

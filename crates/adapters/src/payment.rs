@@ -7,14 +7,21 @@
 //!   workflow, then the order fails);
 //! * an amount above [`LocalPaymentProvider::limit_cents`] (default 50.00) is declined;
 //! * anything else is charged, with charge id `ch_local_<idempotency key>`, so a repeated
-//!   charge for the same order is the same charge (idempotent by construction); refunds always
-//!   succeed.
+//!   charge for the same order is the same charge (idempotent by construction);
+//! * a charge made with card `4000000000005126` cannot be refunded: every refund of it fails
+//!   as a processing error (the workflow retries, then parks the refund for an operator);
+//!   other refunds succeed.
 
 use domain::AppError;
 use domain::ports::{Charge, PaymentError, PaymentProvider};
 
 pub const DECLINED_CARD: &str = "4000000000000002";
 pub const PROCESSING_ERROR_CARD: &str = "4000000000000119";
+pub const REFUND_FAILS_CARD: &str = "4000000000005126";
+
+/// Charges of [`REFUND_FAILS_CARD`] carry this in their id, so that the refund (which gets
+/// only the charge) knows it must fail.
+const NO_REFUND: &str = "ch_local_norefund_";
 
 #[derive(Debug, Clone, Copy)]
 pub struct LocalPaymentProvider {
@@ -52,13 +59,19 @@ impl PaymentProvider for LocalPaymentProvider {
                 self.limit_cents % 100
             )));
         }
-        Ok(Charge {
-            charge_id: format!("ch_local_{idempotency_key}"),
-            amount,
-        })
+        let charge_id = match card {
+            Some(REFUND_FAILS_CARD) => format!("{NO_REFUND}{idempotency_key}"),
+            _ => format!("ch_local_{idempotency_key}"),
+        };
+        Ok(Charge { charge_id, amount })
     }
 
-    async fn refund(&self, _idempotency_key: &str, _charge: &Charge) -> Result<(), PaymentError> {
+    async fn refund(&self, _idempotency_key: &str, charge: &Charge) -> Result<(), PaymentError> {
+        if charge.charge_id.starts_with(NO_REFUND) {
+            return Err(PaymentError::Unavailable(AppError::internal(
+                "the payment processor could not refund the charge",
+            )));
+        }
         Ok(())
     }
 }
@@ -109,5 +122,10 @@ mod tests {
         );
         assert!(block_on(p.charge("o5", 5_000, None)).is_ok());
         assert!(block_on(p.refund("o1", &ok)).is_ok());
+        let stuck = block_on(p.charge("o6", 450, Some(REFUND_FAILS_CARD))).unwrap();
+        assert!(matches!(
+            block_on(p.refund("o6", &stuck)),
+            Err(PaymentError::Unavailable(_))
+        ));
     }
 }
