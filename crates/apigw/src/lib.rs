@@ -181,7 +181,8 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
-        .with_current_span(false)
+        // Every line carries the invocation span lambda_runtime opens (request id, trace id).
+        .with_current_span(true)
         .without_time() // Lambda stamps every line already
         .try_init();
 }

@@ -72,7 +72,11 @@ pub async fn deliver_forever(hub: Arc<Hub>, function: String) {
         let mut running = tokio::task::JoinSet::new();
         for message in batch {
             let (hub, function) = (hub.clone(), function.clone());
-            running.spawn(async move { deliver(&hub, &function, message).await });
+            let span = tracing::info_span!("delivery", function = %function, message = %message.message_id, attempt = message.receive_count);
+            running.spawn(tracing::Instrument::instrument(
+                async move { deliver(&hub, &function, message).await },
+                span,
+            ));
         }
         while running.join_next().await.is_some() {}
     }

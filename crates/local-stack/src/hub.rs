@@ -191,25 +191,32 @@ pub struct LocalTasks(pub HubRef);
 impl TaskHandler for LocalTasks {
     fn invoke(&self, call: TaskCall) -> BoxFuture<'static, Result<Value, TaskError>> {
         let hub = self.0.clone();
-        Box::pin(async move {
-            let hub = hub
-                .get()
-                .map_err(|e| TaskError::new("States.TaskFailed", e.message()))?;
-            let resource = call.resource.trim_end_matches(".waitForTaskToken");
-            match resource {
-                "arn:aws:states:::lambda:invoke" => invoke_lambda(&hub, &call.input).await,
-                "arn:aws:states:::events:putEvents" => put_events(&hub, &call.input).await,
-                "arn:aws:states:::sqs:sendMessage" => send_message(&hub, &call.input).await,
-                "arn:aws:states:::sns:publish" => {
-                    let step = format!("{}#{}", call.execution_arn, call.state_name);
-                    Ok(hub.outbox.publish(call.input.clone(), &step))
+        // One span per task, named by the order (the execution's name): one order can be
+        // followed through the log from step to step.
+        let order = call.execution_arn.rsplit(':').next().unwrap_or_default();
+        let span = tracing::info_span!("task", order_id = %order, state = %call.state_name, attempt = call.retry_count);
+        Box::pin(tracing::Instrument::instrument(
+            async move {
+                let hub = hub
+                    .get()
+                    .map_err(|e| TaskError::new("States.TaskFailed", e.message()))?;
+                let resource = call.resource.trim_end_matches(".waitForTaskToken");
+                match resource {
+                    "arn:aws:states:::lambda:invoke" => invoke_lambda(&hub, &call.input).await,
+                    "arn:aws:states:::events:putEvents" => put_events(&hub, &call.input).await,
+                    "arn:aws:states:::sqs:sendMessage" => send_message(&hub, &call.input).await,
+                    "arn:aws:states:::sns:publish" => {
+                        let step = format!("{}#{}", call.execution_arn, call.state_name);
+                        Ok(hub.outbox.publish(call.input.clone(), &step))
+                    }
+                    other => Err(TaskError::new(
+                        "States.TaskFailed",
+                        format!("the local stack does not serve the resource {other}"),
+                    )),
                 }
-                other => Err(TaskError::new(
-                    "States.TaskFailed",
-                    format!("the local stack does not serve the resource {other}"),
-                )),
-            }
-        })
+            },
+            span,
+        ))
     }
 }
 

@@ -232,11 +232,12 @@ async fn poll_queue(hub: Arc<Hub>, source: template::EventSource) {
                 })
             })
             .collect();
-        let failed: Vec<String> = match hub
+        let ids: Vec<&str> = batch.iter().map(|m| m.message_id.as_str()).collect();
+        let span = tracing::info_span!("queue batch", queue = %source.source, function = %source.function, messages = ?ids);
+        let invocation = hub
             .functions
-            .invoke(&source.function, json!({ "Records": records }))
-            .await
-        {
+            .invoke(&source.function, json!({ "Records": records }));
+        let failed: Vec<String> = match tracing::Instrument::instrument(invocation, span).await {
             Ok(response) => response["batchItemFailures"]
                 .as_array()
                 .into_iter()
