@@ -145,10 +145,11 @@ fn message(body: &Value) -> &str {
 #[tokio::test]
 async fn listing_by_state_is_admin_only_validated_and_ordered() {
     let f = Fixture::new().await;
-    for (i, id) in ["a", "b", "c"].iter().enumerate() {
+    // Ids that sort differently from their times: the order must come from the times.
+    for (i, id) in ["c", "a", "b"].iter().enumerate() {
         f.waiting_for_drink(id, CUSTOMER, 1_000 + i as i64).await;
     }
-    for (i, id) in ["d", "e"].iter().enumerate() {
+    for (i, id) in ["e", "d"].iter().enumerate() {
         f.at_barista(id, CUSTOMER, 2_000 + i as i64).await;
         assert_eq!(
             f.call(action("complete", id, &[], admin()), 3_000 + i as i64)
@@ -166,7 +167,7 @@ async fn listing_by_state_is_admin_only_validated_and_ordered() {
         .iter()
         .map(|o| o["SK"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["a", "b", "c"], "the queue is oldest first");
+    assert_eq!(ids, ["c", "a", "b"], "the queue is oldest first");
     assert!(
         body["result"][0].get("TaskToken").is_none(),
         "task tokens never leave the backend"
@@ -180,7 +181,7 @@ async fn listing_by_state_is_admin_only_validated_and_ordered() {
         .await;
     let done = body["result"].as_array().unwrap();
     assert_eq!(done.len(), 1);
-    assert_eq!(done[0]["SK"], "e", "finished orders are newest first");
+    assert_eq!(done[0]["SK"], "d", "finished orders are newest first");
     assert_eq!(done[0]["orderNumber"], 42);
     assert_eq!(done[0]["drinkOrder"]["drink"], "Latte");
 
