@@ -207,9 +207,9 @@ fn admit(front: &Front, connect: &Connect) -> Result<Identity, ConnectReturnCode
         .map(|l| l.password.as_str())
         .unwrap_or("");
     match auth.verify(password) {
-        // The reason only (expired, bad signature) is logged by the caller: never the password.
         Ok(claims) => Identity::from_claims(&claims).ok_or(ConnectReturnCode::NotAuthorized),
         Err(why) => {
+            // The reason only (expired, bad signature): never the password, a token.
             tracing::info!(reason = %why, "MQTT token refused");
             Err(ConnectReturnCode::BadUserNamePassword)
         }
