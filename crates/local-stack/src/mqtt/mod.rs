@@ -18,27 +18,46 @@
 //!   does; persistent sessions are not supported here, and nothing is retained.
 //! * **Authentication** ([`MqttBroker::start_authenticated`]): a client connects with a local
 //!   token (the one the API takes, from `coffee-local token`) as its MQTT password, checked
-//!   with the gateway's verifier (signature, expiry, issuer); anything else is disconnected
-//!   before CONNACK. The username is not checked. [`MqttBroker::start`] serves without
-//!   authentication. In AWS the browsers connect with SigV4-signed URLs from a Cognito
-//!   identity pool; locally the frontends' IoT module must point at
-//!   `ws://127.0.0.1:<port>/mqtt` instead and send the token as the password.
-//! * **No per-topic rules**: rumqttd 0.20 offers only a callback at CONNECT (client id,
-//!   username, password) and static user/password pairs; it has no hook or ACL for SUBSCRIBE
-//!   and PUBLISH, nor one on the WebSocket handshake (its header callback is private). So an
-//!   authenticated client may still subscribe to any topic (another customer's, the admin
-//!   topic) and publish, and the WebSocket `Origin` is not checked. Enforcing those needs a
-//!   filtering proxy in front of the broker or another broker.
+//!   with the gateway's verifier (signature, expiry, issuer); anything else gets CONNACK
+//!   "bad user name or password" and is disconnected. The username is not checked.
+//!   [`MqttBroker::start`] serves without authentication. In AWS the browsers connect with
+//!   SigV4-signed URLs from a Cognito identity pool; locally the frontends' IoT module must
+//!   point at `ws://127.0.0.1:<port>/mqtt` instead and send the token as the password.
+//! * **Per-topic rules** ([`policy`]), as an IoT policy decides per topic in AWS: a customer
+//!   may subscribe to `serverlesspresso-user-<their sub>` and `serverlesspresso-config`, an
+//!   admin (group `admin`) also to `serverlesspresso-admin`; a refused filter (wildcards
+//!   included) gets SUBACK failure (0x80). No client publishes: a PUBLISH, or a CONNECT with a
+//!   will, closes or refuses the connection. Without authentication every filter is allowed,
+//!   and publishing is still refused.
+//! * **WebSocket `Origin`**: only pages of this machine (`http(s)://localhost`, `127.0.0.1`,
+//!   `[::1]`, any port) or clients sending no `Origin` (not browsers) may connect; another
+//!   site's page is refused (403) before it can use a developer's token.
+//! * **Why a front, not rumqttd's listeners**: rumqttd 0.20 offers only a callback at CONNECT
+//!   and has no hook or ACL for SUBSCRIBE and PUBLISH, nor one on the WebSocket handshake (its
+//!   header callback is private). So the listeners above are our own ([`front`]): each client
+//!   connection is relayed to rumqttd's only listener, on a free loopback port, after the
+//!   checks, with packets framed and decoded by rumqttc's MQTT 3.1.1 codec; what is not checked
+//!   (acks, pings, UNSUBSCRIBE, everything from the broker) passes as the bytes received. This
+//!   keeps rumqttd doing the protocol (keep-alive, QoS 1 resends, sessions) instead of
+//!   re-implementing it over its local links. The front presents a per-process random password
+//!   to rumqttd, which admits nobody else, so the internal port is no way around the checks;
+//!   and it prefixes client ids with the identity, so that nobody takes over another user's
+//!   session (and its subscriptions) or the stack's link by reusing a client id.
 //! * **Lifetime**: rumqttd has no shutdown; its threads (router, one per listener) live until
 //!   the process exits. Start one broker per process.
 
+mod front;
+pub mod policy;
+
 use crate::outbox::RealtimeLog;
+use front::Front;
 use local::gateway::LocalAuth;
 use rumqttd::local::{LinkRx, LinkTx};
 use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -48,7 +67,7 @@ use tokio::sync::broadcast::error::RecvError;
 pub const LINK_ID_PREFIX: &str = "coffee-local-";
 
 /// AWS IoT Core's largest message (128 KiB); anything larger would fail in AWS too.
-const MAX_PAYLOAD_BYTES: usize = 128 * 1024;
+pub(crate) const MAX_PAYLOAD_BYTES: usize = 128 * 1024;
 
 /// A running broker and where it listens.
 #[derive(Debug, Clone, Copy)]
@@ -65,9 +84,8 @@ impl MqttBroker {
     /// published on `realtime` from now on. Must be called within a tokio runtime (the forwarding
     /// task is spawned on it); an error otherwise.
     ///
-    /// Returns when the broker's threads are spawned; the listeners bind a few milliseconds
-    /// later, so a client connecting at once may be refused and should retry (MQTT clients
-    /// reconnect anyway).
+    /// The listeners are bound when this returns; rumqttd behind them starts a few milliseconds
+    /// later, which a client's connection waits for.
     pub fn start(
         tcp: SocketAddr,
         ws: SocketAddr,
@@ -77,7 +95,7 @@ impl MqttBroker {
     }
 
     /// [`MqttBroker::start`], admitting only clients whose MQTT password is a token `auth`
-    /// verifies.
+    /// verifies, each to the topics [`policy`] allows its identity.
     pub fn start_authenticated(
         tcp: SocketAddr,
         ws: SocketAddr,
@@ -96,20 +114,27 @@ impl MqttBroker {
         // Checked first, so that a misuse fails before any thread is started.
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| "the MQTT broker must be started within a tokio runtime".to_owned())?;
-        // rumqttd binds its listeners itself, inside `Broker::start`, and tells the caller
-        // neither the port it bound nor that binding failed (a failed listener logs an error and
-        // its thread ends). So the addresses are checked here, and port 0 turned into a free
-        // port, by binding them first: both at once (so the two cannot get the same port), then
-        // released just before the broker binds them. Another process could take a port in that
-        // window; rumqttd then logs "Server error" and that listener is missing.
-        let tcp_probe = reserve(tcp, "MQTT (TCP)", "--mqtt-port")?;
-        let ws_probe = reserve(ws, "MQTT over WebSocket", "--mqtt-ws-port")?;
+        // The public listeners are the front's: bound here, so a port in use is reported now.
+        let tcp_listener = listen(tcp, "MQTT (TCP)", "--mqtt-port")?;
+        let ws_listener = listen(ws, "MQTT over WebSocket", "--mqtt-ws-port")?;
         let broker = MqttBroker {
-            tcp_addr: local_addr(&tcp_probe)?,
-            ws_addr: local_addr(&ws_probe)?,
+            tcp_addr: local_addr(&tcp_listener)?,
+            ws_addr: local_addr(&ws_listener)?,
         };
+        // rumqttd binds its own listener, inside `Broker::start`, and tells the caller neither
+        // the port it bound nor that binding failed. So a free loopback port is found by binding
+        // port 0 and released just before rumqttd binds it; another process could take it in
+        // that window: rumqttd then logs "Server error" and clients get CONNACK "server
+        // unavailable".
+        let internal_probe = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .map_err(|e| format!("no free loopback port for the MQTT broker: {e}"))?;
+        let front = Arc::new(Front {
+            auth,
+            broker: local_addr(&internal_probe)?,
+            secret: uuid::Uuid::new_v4().simple().to_string(),
+        });
 
-        let mut server = Broker::new(config(broker.tcp_addr, broker.ws_addr, auth));
+        let mut server = Broker::new(config(front.broker, front.secret.clone()));
         // Waits (briefly, on this thread) for the router's acknowledgement of the link.
         let (link_tx, link_rx) = server
             .link(&format!(
@@ -118,9 +143,10 @@ impl MqttBroker {
             ))
             .map_err(|e| format!("the MQTT broker refused its local link: {e}"))?;
         let live = realtime.subscribe();
+        let tcp_listener = tokio_listener(tcp_listener)?;
+        let ws_listener = tokio_listener(ws_listener)?;
 
-        drop(tcp_probe);
-        drop(ws_probe);
+        drop(internal_probe);
         std::thread::Builder::new()
             .name("mqtt-broker".to_owned())
             .spawn(move || match server.start() {
@@ -130,6 +156,8 @@ impl MqttBroker {
             })
             .map_err(|e| format!("cannot start the MQTT broker thread: {e}"))?;
         runtime.spawn(forward(live, link_tx, link_rx));
+        runtime.spawn(front::serve_tcp(tcp_listener, front.clone()));
+        runtime.spawn(front::serve_ws(ws_listener, front));
         tracing::debug!(tcp = %broker.tcp_addr, ws = %broker.ws_addr, "MQTT broker started");
         Ok(broker)
     }
@@ -140,8 +168,8 @@ impl MqttBroker {
     }
 }
 
-/// Binds `addr` to learn whether it is free and, for port 0, which port it gets.
-fn reserve(addr: SocketAddr, what: &str, flag: &str) -> Result<std::net::TcpListener, String> {
+/// Binds `addr`, with a message naming the flag to change if it is in use.
+fn listen(addr: SocketAddr, what: &str, flag: &str) -> Result<std::net::TcpListener, String> {
     std::net::TcpListener::bind(addr).map_err(|e| {
         format!(
             "cannot listen for {what} on {addr}: {e} (is another MQTT broker, such as mosquitto, \
@@ -150,45 +178,45 @@ fn reserve(addr: SocketAddr, what: &str, flag: &str) -> Result<std::net::TcpList
     })
 }
 
+/// The front's listeners are bound synchronously (so that `start` can report a port in use)
+/// and served by tokio.
+fn tokio_listener(listener: std::net::TcpListener) -> Result<tokio::net::TcpListener, String> {
+    listener
+        .set_nonblocking(true)
+        .and_then(|()| tokio::net::TcpListener::from_std(listener))
+        .map_err(|e| format!("cannot serve the MQTT listener: {e}"))
+}
+
 fn local_addr(listener: &std::net::TcpListener) -> Result<SocketAddr, String> {
     listener
         .local_addr()
         .map_err(|e| format!("cannot read the MQTT listener's address: {e}"))
 }
 
-/// The broker's configuration, built in code (rumqttd usually reads a TOML file).
-fn config(tcp: SocketAddr, ws: SocketAddr, auth: Option<LocalAuth>) -> Config {
+/// The broker's configuration, built in code (rumqttd usually reads a TOML file): one MQTT
+/// 3.1.1 listener on the loopback address `internal`, admitting only the front (which presents
+/// `secret` as its password).
+fn config(internal: SocketAddr, secret: String) -> Config {
     let mut connections = ConnectionSettings {
-        // A client must send CONNECT within this time after opening the connection.
+        // The front sends CONNECT as soon as it connects: it checks the client's time itself.
         connection_timeout_ms: 60_000,
         max_payload_size: MAX_PAYLOAD_BYTES,
         max_inflight_count: 100,
-        // Set below when the broker authenticates: see the module documentation.
         auth: None,
         external_auth: None,
-        // Lets clients publish to topics nobody subscribes to yet (a developer testing with
-        // `mosquitto_pub`) instead of being disconnected.
+        // Clients do not publish (the front refuses it); the stack's link publishes to topics
+        // nobody may have subscribed to yet, which must not be an error.
         dynamic_filters: true,
     };
-    if let Some(auth) = auth {
-        connections.set_auth_handler(move |client_id: String, _user: String, password: String| {
-            let verified = auth.verify(&password);
-            if let Err(why) = &verified {
-                // The reason only (expired, bad signature): never the password, a token.
-                tracing::info!(%client_id, reason = %why, "MQTT connection refused");
-            }
-            std::future::ready(verified.is_ok())
-        });
-    }
-    let server = |name: &str, listen: SocketAddr| {
-        let settings = ServerSettings {
-            name: name.to_owned(),
-            listen,
-            tls: None,
-            next_connection_delay_ms: 1,
-            connections: connections.clone(),
-        };
-        Some(HashMap::from([("1".to_owned(), settings)]))
+    connections.set_auth_handler(move |_client_id: String, _user: String, password: String| {
+        std::future::ready(password == secret)
+    });
+    let settings = ServerSettings {
+        name: "mqtt-internal".to_owned(),
+        listen: internal,
+        tls: None,
+        next_connection_delay_ms: 1,
+        connections,
     };
     Config {
         id: 0,
@@ -203,10 +231,10 @@ fn config(tcp: SocketAddr, ws: SocketAddr, auth: Option<LocalAuth>) -> Config {
             initialized_filters: None,
             shared_subscriptions_strategy: Default::default(),
         },
-        v4: server("mqtt-tcp", tcp),
+        v4: Some(HashMap::from([("1".to_owned(), settings)])),
         v5: None,
-        // rumqttd serves MQTT 3.1.1 (v4) on its WebSocket listeners.
-        ws: server("mqtt-ws", ws),
+        // WebSocket clients are the front's, relayed to the MQTT listener above.
+        ws: None,
         cluster: None,
         console: None,
         bridge: None,
