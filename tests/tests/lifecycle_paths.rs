@@ -1,14 +1,20 @@
 //! The workflow's less travelled paths, run by the real handlers on the local stack (not by
 //! stub tasks): timeouts, a closed shop for a QR order, the processor outage, the queue's
-//! redrive into its DLQ, the barista's claim/unclaim/complete and the customer's cancel, and a
-//! restart in the middle of a workflow that waits for the customer.
+//! redrive into its DLQ, the barista's claim/unclaim/complete and the customer's cancel, a
+//! full shop, and a restart in the middle of a workflow that waits for the customer.
 
 mod common;
+use aws_sdk_dynamodb::types::AttributeValue;
 use common::*;
 use serde_json::{Value, json};
 
 /// Scans a fresh QR code as alice; the new order's id.
 async fn scan(l: &Local) -> String {
+    scan_as(l, &l.customer).await
+}
+
+/// Scans a fresh QR code as the customer of `customer` (a token); the new order's id.
+async fn scan_as(l: &Local, customer: &str) -> String {
     let (s, code) = l.call("GET", "/qr-code", Some(&l.barista), None).await;
     assert_eq!(s, 200, "{code}");
     let token = code["bucket"]["last_code"].as_str().unwrap().to_owned();
@@ -16,7 +22,7 @@ async fn scan(l: &Local) -> String {
         .call(
             "POST",
             &format!("/qr-code?token={token}"),
-            Some(&l.customer),
+            Some(customer),
             None,
         )
         .await;
@@ -26,13 +32,18 @@ async fn scan(l: &Local) -> String {
 
 /// Chooses alice's drink as soon as the workflow waits for it.
 async fn choose_drink(l: &Local, id: &str) {
+    choose_drink_as(l, &l.customer, id).await;
+}
+
+/// Chooses the drink of `customer`'s order as soon as the workflow waits for it.
+async fn choose_drink_as(l: &Local, customer: &str, id: &str) {
     let drink = json!({"drink": "Latte", "modifiers": ["Oat"]});
     l.eventually("the workflow to wait for the drink", async || {
         let (s, _) = l
             .call(
                 "PUT",
                 &format!("/orders/{id}"),
-                Some(&l.customer),
+                Some(customer),
                 Some(drink.clone()),
             )
             .await;
@@ -188,12 +199,11 @@ async fn a_message_no_workflow_can_start_is_redriven_into_the_dlq() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_barista_claims_unclaims_and_completes_and_the_customer_cancels() {
     let l = start(None).await;
+    // One order of alice's at a time (the seeded maxOrdersPerUser is 1): the second is placed
+    // once the first is finished.
     let made = scan(&l).await;
-    let cancelled = scan(&l).await;
     choose_drink(&l, &made).await;
-    choose_drink(&l, &cancelled).await;
     at_barista(&l, &made).await;
-    at_barista(&l, &cancelled).await;
 
     assert_eq!(
         barista(&l, &format!("/orders/claim/{made}?action=make")).await,
@@ -221,6 +231,10 @@ async fn the_barista_claims_unclaims_and_completes_and_the_customer_cancels() {
     );
     assert_eq!(barista(&l, &format!("/orders/complete/{made}")).await, 200);
 
+    assert_eq!(l.finished(&made).await["status"], "SUCCEEDED");
+    let cancelled = scan(&l).await;
+    choose_drink(&l, &cancelled).await;
+    at_barista(&l, &cancelled).await;
     let (s, r) = l
         .call(
             "PUT",
@@ -266,6 +280,86 @@ async fn the_barista_claims_unclaims_and_completes_and_the_customer_cancels() {
         barista(&l, &format!("/orders/claim/{made}?action=unmake")).await,
         409
     );
+    l.stack.stop().await;
+}
+
+/// Whether order `id` holds a place in the shop's queue (its row's `holdsSlot`).
+async fn holds_place(l: &Local, id: &str) -> bool {
+    let out = l
+        .stack
+        .dynamo
+        .client()
+        .get_item()
+        .table_name("OrderTable")
+        .key("PK", AttributeValue::S("orders".into()))
+        .key("SK", AttributeValue::S(id.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    out.item
+        .and_then(|i| i.get("holdsSlot").cloned())
+        .is_some_and(|v| v == AttributeValue::Bool(true))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_full_shop_turns_an_order_away_and_tells_the_customer() {
+    // 300 s customer wait x 0.05 = 15 s: time to fill the shop before mallory chooses.
+    let l = start_scaled(None, 0.05).await;
+    l.stack
+        .dynamo
+        .client()
+        .update_item()
+        .table_name("ConfigTable")
+        .key("PK", AttributeValue::S("config".into()))
+        .update_expression("SET maxOrdersInQueue = :one")
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .unwrap();
+    let first = scan_as(&l, &l.other).await;
+    l.eventually("mallory's order to take the one place", async || {
+        holds_place(&l, &first).await.then_some(())
+    })
+    .await;
+
+    let refused = scan(&l).await;
+    assert_eq!(l.finished(&refused).await["status"], "SUCCEEDED");
+    let order = l.order(&refused).await;
+    assert_eq!(order["orderState"], "FAILED", "{order}");
+    assert_eq!(
+        order["reason"],
+        "Shop unavailable: the shop is at capacity (1 order waiting)"
+    );
+    let told = l
+        .eventually("ShopUnavailable on alice's topic", async || {
+            let m = realtime_of(
+                &l,
+                "serverlesspresso-user-alice",
+                "OrderProcessor.ShopUnavailable",
+            )
+            .await;
+            m.first().cloned()
+        })
+        .await;
+    let detail = &told["payload"]["detail"];
+    assert_eq!(detail["userId"], "alice");
+    assert!(
+        detail["Message"].as_str().unwrap().contains("at capacity"),
+        "{told}"
+    );
+    assert!(!holds_place(&l, &refused).await);
+
+    // Mallory's order is made and completed: the workflow's Finish gives the place back, and
+    // alice's next order gets in (its workflow waits for her drink).
+    choose_drink_as(&l, &l.other, &first).await;
+    at_barista(&l, &first).await;
+    assert_eq!(barista(&l, &format!("/orders/complete/{first}")).await, 200);
+    assert_eq!(l.finished(&first).await["status"], "SUCCEEDED");
+    assert!(!holds_place(&l, &first).await);
+    let next = scan(&l).await;
+    choose_drink(&l, &next).await;
+    assert!(holds_place(&l, &next).await);
     l.stack.stop().await;
 }
 

@@ -14,6 +14,7 @@ pub mod memory;
 pub mod orders_api;
 pub mod payment;
 pub mod sfn;
+pub mod slots;
 pub mod starter;
 
 pub use counters::CounterTable;
@@ -21,6 +22,7 @@ pub use dynamo::{ConfigTable, OrderTable, ValidatorTable};
 pub use eventbridge::EventBridgeBus;
 pub use orders_api::ApiOrderTable;
 pub use sfn::StepFunctionsCallbacks;
+pub use slots::SlotTable;
 
 use domain::AppError;
 

@@ -28,6 +28,16 @@ pub enum Channel {
     Api,
 }
 
+impl Channel {
+    /// Whether `maxOrdersPerUser` applies. It is the original's limit for a person in the shop
+    /// with the order app (QR scans). Direct (ORDER_APP) and orders-API orders are placed by
+    /// other systems (a store's till may order for many people under one identity), so only
+    /// the shop-wide `maxOrdersInQueue` bounds them.
+    pub fn limited_per_user(self) -> bool {
+        self == Channel::Qr
+    }
+}
+
 /// The ORDER_APP order body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DirectItem {

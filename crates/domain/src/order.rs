@@ -166,6 +166,11 @@ pub struct Order {
     pub amount: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<Payment>,
+    /// Whether the order holds a place in the shop's queue: absent until `Admit` takes one,
+    /// `true` while it is held, `false` once `Finish` gave it back. Written only by the slot
+    /// transactions (with the version bumped); kept here so whole-row rewrites carry it along.
+    #[serde(rename = "holdsSlot", default, skip_serializing_if = "Option::is_none")]
+    pub holds_slot: Option<bool>,
     /// Optimistic-concurrency version: every write is conditional on the version it read.
     #[serde(default)]
     pub version: u64,
@@ -192,6 +197,7 @@ impl Order {
             item: None,
             amount: 0,
             payment: None,
+            holds_slot: None,
             version: 0,
         }
     }
@@ -206,12 +212,13 @@ impl Order {
     }
 
     /// The row as clients see it: everything except the workflow's task token and the
-    /// internal version counter.
+    /// internal bookkeeping (version counter, queue slot).
     pub fn public_view(&self) -> serde_json::Value {
         let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
         if let Some(map) = v.as_object_mut() {
             map.remove("TaskToken");
             map.remove("version");
+            map.remove("holdsSlot");
         }
         v
     }

@@ -7,6 +7,7 @@
 
 use crate::AppError;
 use crate::events::Event;
+use crate::lifecycle::Channel;
 use crate::menu::MenuItem;
 use crate::order::{Order, OrderCommand, OrderState};
 use crate::orders_api::ApiOrder;
@@ -103,6 +104,67 @@ fn one() -> u32 {
 }
 fn ten() -> u32 {
     10
+}
+
+impl ShopConfig {
+    /// The per-user limit that applies to an order of `channel`, if any.
+    pub fn per_user_limit(&self, channel: Channel) -> Option<u32> {
+        channel
+            .limited_per_user()
+            .then_some(self.max_orders_per_user)
+    }
+}
+
+/// Why an order was not given a place in the shop's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotRefusal {
+    /// `maxOrdersInQueue` orders are open.
+    ShopFull { max: u32 },
+    /// The customer has `maxOrdersPerUser` orders open.
+    UserAtLimit { max: u32 },
+    /// The order is no longer open (finished meanwhile, or its place already given back).
+    OrderClosed,
+}
+
+impl SlotRefusal {
+    /// The reason the workflow records and passes on in `OrderProcessor.ShopUnavailable`.
+    pub fn reason(self) -> String {
+        let orders = |n: u32| if n == 1 { "order" } else { "orders" };
+        match self {
+            SlotRefusal::ShopFull { max } => {
+                format!("the shop is at capacity ({max} {} waiting)", orders(max))
+            }
+            SlotRefusal::UserAtLimit { max } => format!(
+                "too many open orders for this customer (at most {max} {} at a time)",
+                orders(max)
+            ),
+            SlotRefusal::OrderClosed => "the order is already finished".to_owned(),
+        }
+    }
+}
+
+/// What taking a place in the queue did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotTaken {
+    Taken,
+    /// The order already had its place (a retried Admit): nothing more was taken.
+    AlreadyHeld,
+    Refused(SlotRefusal),
+}
+
+/// The places in the shop's queue: shop-wide (`maxOrdersInQueue`) and per customer
+/// (`maxOrdersPerUser`, for the channels it applies to), each taken and given back atomically
+/// with the order's own `holdsSlot` mark, so neither limit can be overshot by concurrent orders
+/// and no retry takes or frees a place twice.
+pub trait OrderSlots: Send + Sync {
+    /// Takes one place for `order` under the limits of `shop`, unless it holds one already.
+    fn take(
+        &self,
+        order: &Order,
+        shop: &ShopConfig,
+    ) -> impl Future<Output = Result<SlotTaken, AppError>> + Send;
+    /// Gives back the order's place if it still holds one; `true` when this call freed it.
+    fn release(&self, order: &Order) -> impl Future<Output = Result<bool, AppError>> + Send;
 }
 
 /// Reads the config table.
@@ -355,6 +417,26 @@ mod tests {
         };
         let err = block_on(apply_command(&store, "o", &cancel(), 5)).unwrap_err();
         assert_eq!(err.status(), 409);
+    }
+
+    #[test]
+    fn the_per_user_limit_applies_to_qr_orders_only() {
+        let c = ShopConfig {
+            store_open: true,
+            max_orders_per_user: 1,
+            max_orders_in_queue: 10,
+        };
+        assert_eq!(c.per_user_limit(Channel::Qr), Some(1));
+        assert_eq!(c.per_user_limit(Channel::Direct), None);
+        assert_eq!(c.per_user_limit(Channel::Api), None);
+        assert_eq!(
+            SlotRefusal::ShopFull { max: 1 }.reason(),
+            "the shop is at capacity (1 order waiting)"
+        );
+        assert_eq!(
+            SlotRefusal::UserAtLimit { max: 2 }.reason(),
+            "too many open orders for this customer (at most 2 orders at a time)"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::hub::{HubRef, LocalBus, LocalCallbacks, LocalRealtime, LocalStarter};
 use adapters::payment::LocalPaymentProvider;
-use adapters::{ApiOrderTable, ConfigTable, CounterTable, OrderTable, ValidatorTable};
+use adapters::{ApiOrderTable, ConfigTable, CounterTable, OrderTable, SlotTable, ValidatorTable};
 use apigw::task::TaskFailure;
 use domain::events::{Detail, WorkflowStarted};
 use domain::lifecycle::Pricing;
@@ -80,7 +80,7 @@ pub struct LocalFunctions {
         LocalCallbacks,
         ApiOrderTable,
     >,
-    manage_state: manage_state::ManageState<OrderTable, ConfigTable, LocalBus>,
+    manage_state: manage_state::ManageState<OrderTable, ConfigTable, LocalBus, SlotTable>,
     payments: process_payment::ProcessPayment<OrderTable, LocalPaymentProvider>,
     restaurant: send_to_restaurant::SendToRestaurant<OrderTable, ConfigTable, LocalBus>,
     bus: LocalBus,
@@ -121,6 +121,7 @@ impl LocalFunctions {
                 orders: orders.clone(),
                 config: config.clone(),
                 bus: bus.clone(),
+                slots: SlotTable::new(dynamo.clone(), "CountingTable", "OrderTable"),
                 grace_seconds: settings.grace_seconds,
             },
             payments: process_payment::ProcessPayment {

@@ -2,13 +2,14 @@
 //! (named by their logical ids) and the seed data, and the real DynamoDB adapters on it.
 
 use crate::{EmbeddedDynamo, LocalError, table_specs, workspace_root};
-use adapters::{ApiOrderTable, ConfigTable, CounterTable, OrderTable, ValidatorTable};
+use adapters::{ApiOrderTable, ConfigTable, CounterTable, OrderTable, SlotTable, ValidatorTable};
 
 pub struct TestTables {
     pub dynamo: EmbeddedDynamo,
     pub orders: OrderTable,
     pub config: ConfigTable,
     pub counters: CounterTable,
+    pub slots: SlotTable,
     pub validator: ValidatorTable,
     pub api_orders: ApiOrderTable,
 }
@@ -25,6 +26,7 @@ impl TestTables {
             orders: OrderTable::new(client.clone(), "OrderTable"),
             config: ConfigTable::new(client.clone(), "ConfigTable"),
             counters: CounterTable::new(client.clone(), "CountingTable", "OrderTable"),
+            slots: SlotTable::new(client.clone(), "CountingTable", "OrderTable"),
             validator: ValidatorTable::new(client.clone(), "ValidatorTable"),
             api_orders: ApiOrderTable::new(client, "OrdersApiTable"),
             dynamo,

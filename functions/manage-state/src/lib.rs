@@ -1,13 +1,18 @@
 //! manage-state: the workflow's hold on the order row.
 //!
 //! * `admit` saves the order with a conditional put (a retried or redelivered start finds it
-//!   there and goes on), then decides whether the shop takes it: open, and fewer than
-//!   `maxOrdersInQueue` orders waiting.
+//!   there and goes on), then decides whether the shop takes it: open, and a place in the queue
+//!   ([`OrderSlots::take`]: fewer than `maxOrdersInQueue` open orders, and for QR orders fewer
+//!   than `maxOrdersPerUser` of this customer's, taken atomically with the order's mark so a
+//!   retried Admit takes nothing more).
 //! * `finish` is the one place an order becomes terminal (COMPLETED, CANCELLED or FAILED, from
 //!   the [`Outcome`] the workflow reached). It is idempotent: an order that is already finished
 //!   (the barista completed it, the customer cancelled it) stays as it is and is reported as it
 //!   is. It emits the ending's own event (timeouts, shop unavailable) and returns the customer
-//!   notification the workflow sends.
+//!   notification the workflow sends. Every call then gives back the order's place in the
+//!   queue if it still holds one ([`OrderSlots::release`]), also when the barista or the
+//!   customer ended the order first: the workflow's Finish always runs after them, and the
+//!   release is conditional on the order's mark, so a retried Finish frees nothing twice.
 //!
 //! Refunds: `finish` answers `refundDue`, read from the row after it is terminal
 //! ([`Order::refund_due`]), and the workflow's `RefundDue` choice refunds exactly when it is
@@ -23,8 +28,10 @@
 use apigw::task::{INVALID_INPUT, TaskFailure};
 use domain::AppError;
 use domain::lifecycle::{OrderRequest, Outcome, notification};
-use domain::order::{Order, OrderCommand, OrderState, REFUND_PENDING};
-use domain::ports::{ConfigReader, EventBus, OrderReader, OrderWriter, apply_command};
+use domain::order::{Order, OrderCommand, REFUND_PENDING};
+use domain::ports::{
+    ConfigReader, EventBus, OrderReader, OrderSlots, OrderWriter, SlotTaken, apply_command,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -48,19 +55,22 @@ pub enum Request {
     },
 }
 
-pub struct ManageState<O, C, B> {
+pub struct ManageState<O, C, B, S> {
     pub orders: O,
     pub config: C,
     pub bus: B,
+    /// The queue places (shop-wide and per customer).
+    pub slots: S,
     /// The cancellation grace period the workflow waits after numbering the order.
     pub grace_seconds: u64,
 }
 
-impl<O, C, B> ManageState<O, C, B>
+impl<O, C, B, S> ManageState<O, C, B, S>
 where
     O: OrderReader + OrderWriter,
     C: ConfigReader,
     B: EventBus,
+    S: OrderSlots,
 {
     pub async fn handle(&self, payload: Value, now_ms: i64) -> Result<Value, TaskFailure> {
         let request: Request = serde_json::from_value(payload).map_err(|e| {
@@ -95,13 +105,9 @@ where
         if !shop.store_open {
             return Ok(refuse("the shop is closed".to_owned()));
         }
-        // The queue includes this order.
-        let queued = self.orders.count_by_state(OrderState::Created).await?;
-        if queued > u64::from(shop.max_orders_in_queue) {
-            return Ok(refuse(format!(
-                "the shop is at capacity ({} orders waiting)",
-                queued - 1
-            )));
+        match self.slots.take(&request.to_order(), &shop).await? {
+            SlotTaken::Taken | SlotTaken::AlreadyHeld => {}
+            SlotTaken::Refused(why) => return Ok(refuse(why.reason())),
         }
         Ok(json!({ "admitted": true, "reason": null, "graceSeconds": self.grace_seconds }))
     }
@@ -114,6 +120,23 @@ where
         detail: &Value,
         now_ms: i64,
     ) -> Result<Value, AppError> {
+        let (order, changed) = self.end(order_id, user_id, outcome, detail, now_ms).await?;
+        // After the order is terminal, so the queue never counts fewer orders than are open;
+        // a failure here fails the task, and its retry finds the order ended and frees it.
+        self.slots.release(&order).await?;
+        Ok(result(&order, changed))
+    }
+
+    /// Makes the order terminal (or finds it so); the row as it is now, and whether this call
+    /// ended it.
+    async fn end(
+        &self,
+        order_id: &str,
+        user_id: Option<String>,
+        outcome: Outcome,
+        detail: &Value,
+        now_ms: i64,
+    ) -> Result<(Order, bool), AppError> {
         let detail = describe(detail);
         let order = match self.orders.get(order_id).await? {
             Some(o) => o,
@@ -132,7 +155,7 @@ where
             }
         };
         if order.state.is_terminal() {
-            return Ok(result(&order, false));
+            return Ok((order, false));
         }
         let mut reason = outcome.reason(detail.as_deref());
         if order.payment.as_ref().is_some_and(|p| !p.refunded) && outcome != Outcome::Completed {
@@ -148,7 +171,7 @@ where
             reason: Some(reason),
         };
         match apply_command(&self.orders, order_id, &cmd, now_ms).await {
-            Ok(done) => Ok(result(&done, true)),
+            Ok(done) => Ok((done, true)),
             // Someone else finished it between our read and our write: report it as it is.
             Err(AppError::Conflict(_)) => {
                 let current = self
@@ -156,7 +179,7 @@ where
                     .get(order_id)
                     .await?
                     .ok_or_else(|| AppError::internal("The order vanished while finishing"))?;
-                Ok(result(&current, false))
+                Ok((current, false))
             }
             Err(e) => Err(e),
         }

@@ -1,4 +1,4 @@
-use adapters::{ConfigTable, EventBridgeBus, OrderTable, aws};
+use adapters::{ConfigTable, EventBridgeBus, OrderTable, SlotTable, aws};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use manage_state::ManageState;
 use serde_json::Value;
@@ -8,8 +8,10 @@ async fn main() -> Result<(), Error> {
     apigw::init_tracing();
     let sdk = aws::load().await;
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let order_table = aws::env("ORDER_TABLE")?;
     let handler = ManageState {
-        orders: OrderTable::new(dynamo.clone(), aws::env("ORDER_TABLE")?),
+        orders: OrderTable::new(dynamo.clone(), order_table.clone()),
+        slots: SlotTable::new(dynamo.clone(), aws::env("COUNTING_TABLE")?, order_table),
         config: ConfigTable::new(dynamo, aws::env("CONFIG_TABLE")?),
         bus: EventBridgeBus::new(
             aws_sdk_eventbridge::Client::new(&sdk),

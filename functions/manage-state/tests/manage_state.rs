@@ -1,7 +1,7 @@
 //! manage-state against a real DynamoDB engine (embedded dynoxide), events recorded in memory.
 
 use adapters::memory::RecordingBus;
-use adapters::{ConfigTable, OrderTable};
+use adapters::{ConfigTable, OrderTable, SlotTable};
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::lifecycle::{Channel, Payment};
 use domain::order::{OrderCommand, OrderState};
@@ -12,22 +12,45 @@ use serde_json::{Value, json};
 
 struct Fixture {
     t: TestTables,
-    m: ManageState<OrderTable, ConfigTable, RecordingBus>,
+    m: Manager,
+}
+
+type Manager = ManageState<OrderTable, ConfigTable, RecordingBus, SlotTable>;
+
+fn manager(t: &TestTables) -> Manager {
+    ManageState {
+        orders: t.orders.clone(),
+        config: t.config.clone(),
+        bus: RecordingBus::default(),
+        slots: t.slots.clone(),
+        grace_seconds: 30,
+    }
 }
 
 async fn fixture() -> Fixture {
     let t = TestTables::start().await.unwrap();
-    let m = ManageState {
-        orders: t.orders.clone(),
-        config: t.config.clone(),
-        bus: RecordingBus::default(),
-        grace_seconds: 30,
-    };
+    let m = manager(&t);
     Fixture { t, m }
 }
 
+/// Runs every payload through its own handler instance, all at once (on the test's worker
+/// threads); the answers in the order given.
+async fn at_once(f: &Fixture, payloads: Vec<Value>) -> Vec<Value> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, payload) in payloads.into_iter().enumerate() {
+        let m = manager(&f.t);
+        tasks.spawn(async move { (i, m.handle(payload, 1).await.unwrap()) });
+    }
+    let mut out = tasks.join_all().await;
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, v)| v).collect()
+}
+
 fn qr(id: &str) -> Value {
-    json!({"orderId": id, "userId": "u1", "channel": "qr", "needsDrink": true, "amount": 0, "acceptedAt": 1000})
+    qr_for(id, "u1")
+}
+fn qr_for(id: &str, user: &str) -> Value {
+    json!({"orderId": id, "userId": user, "channel": "qr", "needsDrink": true, "amount": 0, "acceptedAt": 1000})
 }
 fn direct(id: &str, amount: u64) -> Value {
     json!({"orderId": id, "userId": "u1", "channel": "direct", "needsDrink": false, "amount": amount,
@@ -93,26 +116,69 @@ async fn a_closed_shop_refuses_and_the_order_waits_for_finish() {
     );
 }
 
-#[tokio::test]
-async fn a_full_queue_refuses_new_orders() {
-    let f = fixture().await;
+/// Sets the shop's limits in the config row.
+async fn limits(f: &Fixture, in_queue: u32, per_user: u32) {
     f.t.dynamo
         .client()
         .update_item()
         .table_name("ConfigTable")
         .key("PK", AttributeValue::S("config".into()))
-        .update_expression("SET maxOrdersInQueue = :m")
-        .expression_attribute_values(":m", AttributeValue::N("2".into()))
+        .update_expression("SET maxOrdersInQueue = :q, maxOrdersPerUser = :u")
+        .expression_attribute_values(":q", AttributeValue::N(in_queue.to_string()))
+        .expression_attribute_values(":u", AttributeValue::N(per_user.to_string()))
         .send()
         .await
         .unwrap();
-    for id in ["a", "b"] {
+}
+
+/// The open-order counter `key` of the counting table (0 before first use).
+async fn open_count(f: &Fixture, key: &str) -> i64 {
+    let out =
+        f.t.dynamo
+            .client()
+            .get_item()
+            .table_name("CountingTable")
+            .key("PK", AttributeValue::S(key.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+    out.item
+        .and_then(|i| i.get("openOrders").cloned())
+        .map_or(0, |v| v.as_n().unwrap().parse().unwrap())
+}
+
+/// Admits every request at once; the ids admitted and the refusal reasons.
+async fn admit_all(f: &Fixture, requests: Vec<Value>) -> (Vec<String>, Vec<String>) {
+    let ids: Vec<String> = requests
+        .iter()
+        .map(|r| r["orderId"].as_str().unwrap().to_owned())
+        .collect();
+    let answers = at_once(f, requests.into_iter().map(admit).collect()).await;
+    let mut admitted = Vec::new();
+    let mut refused = Vec::new();
+    for (id, out) in ids.into_iter().zip(answers) {
+        if out["admitted"] == true {
+            admitted.push(id);
+        } else {
+            refused.push(out["reason"].as_str().unwrap().to_owned());
+        }
+    }
+    (admitted, refused)
+}
+
+#[tokio::test]
+async fn a_full_queue_refuses_new_orders() {
+    let f = fixture().await;
+    limits(&f, 2, 1).await;
+    // Two customers, one order each: the per-customer limit is not what is tested here.
+    for (id, user) in [("a", "u1"), ("b", "u2")] {
         assert_eq!(
-            f.m.handle(admit(qr(id)), 1).await.unwrap()["admitted"],
+            f.m.handle(admit(qr_for(id, user)), 1).await.unwrap()["admitted"],
             true
         );
     }
-    let out = f.m.handle(admit(qr("c")), 1).await.unwrap();
+    let out = f.m.handle(admit(qr_for("c", "u3")), 1).await.unwrap();
     assert_eq!(out["admitted"], false);
     assert_eq!(out["reason"], "the shop is at capacity (2 orders waiting)");
     // Finished orders leave the queue (the refused one too, once the workflow finishes it).
@@ -123,7 +189,152 @@ async fn a_full_queue_refuses_new_orders() {
         .await
         .unwrap();
     assert_eq!(
-        f.m.handle(admit(qr("d")), 3).await.unwrap()["admitted"],
+        f.m.handle(admit(qr_for("d", "u4")), 3).await.unwrap()["admitted"],
+        true
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_admits_never_overshoot_the_shop_limit() {
+    let f = fixture().await;
+    limits(&f, 3, 1).await;
+    let requests = (0..12)
+        .map(|i| qr_for(&format!("o{i}"), &format!("u{i}")))
+        .collect();
+    let (admitted, refused) = admit_all(&f, requests).await;
+    assert_eq!(admitted.len(), 3, "admitted {admitted:?}");
+    assert!(
+        refused
+            .iter()
+            .all(|r| r == "the shop is at capacity (3 orders waiting)"),
+        "{refused:?}"
+    );
+    assert_eq!(open_count(&f, "open#shop").await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_admits_of_one_customer_stop_at_the_per_user_limit() {
+    let f = fixture().await;
+    limits(&f, 10, 2).await;
+    let requests = (0..8).map(|i| qr_for(&format!("o{i}"), "u1")).collect();
+    let (admitted, refused) = admit_all(&f, requests).await;
+    assert_eq!(admitted.len(), 2, "admitted {admitted:?}");
+    assert_eq!(refused.len(), 6);
+    assert!(
+        refused
+            .iter()
+            .all(|r| r == "too many open orders for this customer (at most 2 orders at a time)"),
+        "{refused:?}"
+    );
+    assert_eq!(open_count(&f, "open#user#u1").await, 2);
+    assert_eq!(
+        open_count(&f, "open#shop").await,
+        2,
+        "refusals take nothing"
+    );
+    // Another customer is not held back by u1's orders.
+    assert_eq!(
+        f.m.handle(admit(qr_for("x", "u2")), 1).await.unwrap()["admitted"],
+        true
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn direct_and_api_orders_are_limited_by_the_shop_only() {
+    let f = fixture().await;
+    limits(&f, 3, 1).await;
+    let mut api = direct("c", 0);
+    api["channel"] = json!("api");
+    api["item"] = Value::Null;
+    let (admitted, _) = admit_all(&f, vec![direct("a", 0), direct("b", 0), api]).await;
+    assert_eq!(admitted.len(), 3, "one user, three orders from systems");
+    assert_eq!(open_count(&f, "open#user#u1").await, 0);
+    let out = f.m.handle(admit(direct("d", 0)), 1).await.unwrap();
+    assert_eq!(out["reason"], "the shop is at capacity (3 orders waiting)");
+}
+
+#[tokio::test]
+async fn a_retried_admit_takes_no_second_place() {
+    let f = fixture().await;
+    limits(&f, 1, 1).await;
+    for _ in 0..3 {
+        let out = f.m.handle(admit(qr("a")), 1).await.unwrap();
+        assert_eq!(out["admitted"], true, "{out}");
+    }
+    assert_eq!(open_count(&f, "open#shop").await, 1);
+    assert_eq!(open_count(&f, "open#user#u1").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_finished_order_frees_its_place_exactly_once() {
+    let f = fixture().await;
+    limits(&f, 2, 2).await;
+    for id in ["a", "b"] {
+        f.m.handle(admit(qr(id)), 1).await.unwrap();
+    }
+    // Finish retried, some at once: one place comes back, not five.
+    let finishes = (0..5)
+        .map(|_| finish("a", "completed", Value::Null))
+        .collect();
+    for out in at_once(&f, finishes).await {
+        assert_eq!(out["state"], "COMPLETED");
+    }
+    assert_eq!(open_count(&f, "open#shop").await, 1);
+    assert_eq!(open_count(&f, "open#user#u1").await, 1);
+    // So exactly one more order gets in.
+    let (admitted, _) = admit_all(&f, vec![qr("c"), qr("d")]).await;
+    assert_eq!(admitted.len(), 1, "{admitted:?}");
+    // A retried Admit of the finished order takes nothing back.
+    let again = f.m.handle(admit(qr("a")), 3).await.unwrap();
+    assert_eq!(again["admitted"], false);
+    assert_eq!(open_count(&f, "open#shop").await, 2);
+}
+
+#[tokio::test]
+async fn a_refused_order_frees_nothing_when_it_finishes() {
+    let f = fixture().await;
+    limits(&f, 1, 1).await;
+    f.m.handle(admit(qr_for("a", "u1")), 1).await.unwrap();
+    let out = f.m.handle(admit(qr_for("b", "u2")), 1).await.unwrap();
+    assert_eq!(out["admitted"], false);
+    f.m.handle(finish("b", "shop-unavailable", out["reason"].clone()), 2)
+        .await
+        .unwrap();
+    assert_eq!(open_count(&f, "open#shop").await, 1, "a still holds it");
+    assert_eq!(open_count(&f, "open#user#u2").await, 0);
+}
+
+#[tokio::test]
+async fn an_order_admitted_then_finished_lets_the_next_one_in() {
+    let f = fixture().await;
+    limits(&f, 10, 1).await;
+    assert_eq!(
+        f.m.handle(admit(qr("first")), 1).await.unwrap()["admitted"],
+        true
+    );
+    let out = f.m.handle(admit(qr("second")), 1).await.unwrap();
+    assert_eq!(
+        out["reason"],
+        "too many open orders for this customer (at most 1 order at a time)"
+    );
+    // The barista completes the first (the order manager's own write), which alone frees
+    // nothing: the workflow's Finish, which always follows, does.
+    let complete = OrderCommand::Finish {
+        to: OrderState::Completed,
+        reason: None,
+    };
+    apply_command(&f.t.orders, "first", &complete, 2)
+        .await
+        .unwrap();
+    assert_eq!(open_count(&f, "open#user#u1").await, 1);
+    let done =
+        f.m.handle(finish("first", "completed", Value::Null), 3)
+            .await
+            .unwrap();
+    assert_eq!(done["changed"], false, "already completed by the barista");
+    assert_eq!(open_count(&f, "open#user#u1").await, 0);
+    assert_eq!(
+        f.m.handle(admit(qr("third")), 4).await.unwrap()["admitted"],
         true
     );
 }
