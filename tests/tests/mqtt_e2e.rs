@@ -165,9 +165,7 @@ async fn an_order_reaches_mqtt_subscribers_over_tcp_and_websocket() {
 
     let any_port = "127.0.0.1:0".parse().unwrap();
     let broker = MqttBroker::start(any_port, any_port, &stack.hub.realtime).unwrap();
-    assert_ne!(broker.tcp_addr.port(), 0);
-    assert_ne!(broker.ws_addr.port(), 0);
-    assert_ne!(broker.tcp_addr, broker.ws_addr);
+    // (That both listeners really listen is shown by the subscribers below receiving.)
 
     let mut tcp = subscribe(
         "tcp",
