@@ -9,15 +9,14 @@
 //! none is given twice. Concurrent orders race on the counter's value; the losers read again
 //! (with a jittered backoff), which is cheap at a coffee bar's rate of orders.
 
-use crate::dependency_error;
 use crate::dynamo::{Item, n, s};
+use crate::{backoff, dependency_error};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use domain::AppError;
 use domain::order::ORDERS_PK;
 use domain::ports::OrderNumbers;
-use std::time::Duration;
 
 /// Attempts before giving up (as a transient error: the workflow retries the task).
 const MAX_ATTEMPTS: u32 = 200;
@@ -159,17 +158,6 @@ impl CounterTable {
             },
         }
     }
-}
-
-/// A random pause that grows with the attempt, so racing orders spread out.
-fn backoff(attempt: u32) -> Duration {
-    let cap_ms = 2u64.saturating_pow(attempt.min(6)).min(50);
-    let nanos = u64::from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos()),
-    );
-    Duration::from_micros(nanos % (cap_ms * 1000 + 1))
 }
 
 impl OrderNumbers for CounterTable {

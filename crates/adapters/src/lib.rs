@@ -26,6 +26,18 @@ pub use slots::SlotTable;
 
 use domain::AppError;
 
+/// A random pause before retrying a lost race (a transaction that collided with another), that
+/// grows with the attempt so that racing writers spread out; at most 50 ms.
+pub(crate) fn backoff(attempt: u32) -> std::time::Duration {
+    let cap_ms = 2u64.saturating_pow(attempt.min(6)).min(50);
+    let nanos = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos()),
+    );
+    std::time::Duration::from_micros(nanos % (cap_ms * 1000 + 1))
+}
+
 /// Maps an SDK error to a safe 500 and logs the full error chain (the SDK's `Display` alone
 /// only says "service error").
 pub(crate) fn dependency_error<E>(what: &'static str) -> impl FnOnce(E) -> AppError

@@ -14,15 +14,14 @@
 //! version, so a writer holding the row as it was read before re-reads it instead of
 //! overwriting the mark.
 
-use crate::dependency_error;
-use crate::dynamo::{Item, decode, n, s};
+use crate::dynamo::{n, s};
+use crate::{backoff, dependency_error};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use domain::AppError;
 use domain::order::{ORDERS_PK, Order, OrderState};
-use domain::ports::{OrderSlots, ShopConfig, SlotRefusal, SlotTaken};
-use std::time::Duration;
+use domain::ports::{OrderReader, OrderSlots, ShopConfig, SlotRefusal, SlotTaken};
 
 /// Attempts when transactions on the same counters collide (as a transient error after that:
 /// the workflow retries the task).
@@ -39,6 +38,8 @@ pub struct SlotTable {
     client: Client,
     table: String,
     orders: String,
+    /// The same order table, to read an order back.
+    order_rows: crate::OrderTable,
 }
 
 /// How a slot transaction ended.
@@ -57,10 +58,12 @@ fn built(e: impl std::fmt::Display) -> AppError {
 impl SlotTable {
     /// `table`: the counting table; `orders`: the order table the marks are written on.
     pub fn new(client: Client, table: impl Into<String>, orders: impl Into<String>) -> Self {
+        let orders = orders.into();
         SlotTable {
+            order_rows: crate::OrderTable::new(client.clone(), orders.clone()),
             client,
             table: table.into(),
-            orders: orders.into(),
+            orders,
         }
     }
 
@@ -154,17 +157,7 @@ impl SlotTable {
     }
 
     async fn read_order(&self, order_id: &str) -> Result<Option<Order>, AppError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.orders)
-            .key("PK", s(ORDERS_PK))
-            .key("SK", s(order_id))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(dependency_error("Reading the order"))?;
-        out.item.map(|i: Item| decode("order", i)).transpose()
+        self.order_rows.get(order_id).await
     }
 
     /// After the order's own condition failed: a place it already holds, or none to take.
@@ -181,17 +174,6 @@ impl SlotTable {
             None => None,
         })
     }
-}
-
-/// A random pause that grows with the attempt, so colliding orders spread out.
-fn backoff(attempt: u32) -> Duration {
-    let cap_ms = 2u64.saturating_pow(attempt.min(6)).min(50);
-    let nanos = u64::from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos()),
-    );
-    Duration::from_micros(nanos % (cap_ms * 1000 + 1))
 }
 
 impl OrderSlots for SlotTable {
