@@ -1,7 +1,8 @@
 //! The workflow's less travelled paths, run by the real handlers on the local stack (not by
 //! stub tasks): timeouts, a closed shop for a QR order, the processor outage, the queue's
-//! redrive into its DLQ, the barista's claim/unclaim/complete and the customer's cancel, a
-//! full shop, and a restart in the middle of a workflow that waits for the customer.
+//! redrive into its DLQ, the barista's claim/unclaim/complete and the customer's cancel (by the
+//! Gen A routes and by Gen B's `?action=`), a full shop, a parked refund, and a restart in the
+//! middle of a workflow that waits for the customer.
 
 mod common;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -360,6 +361,62 @@ async fn a_full_shop_turns_an_order_away_and_tells_the_customer() {
     let next = scan(&l).await;
     choose_drink(&l, &next).await;
     assert!(holds_place(&l, &next).await);
+    l.stack.stop().await;
+}
+
+/// The Gen B barista app's calls: every action is `PUT /orders/{id}?action=...` without a body,
+/// through the gateway's OpenAPI validation (the drink-choice model accepts a missing body) to
+/// the same handlers as the Gen A routes, and the workflows end as they do there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_gen_b_barista_app_makes_completes_and_cancels_with_action_queries() {
+    let l = start(None).await;
+    // One QR order at a time: alice may have one open order (maxOrdersPerUser).
+    let made = scan(&l).await;
+    choose_drink(&l, &made).await;
+    at_barista(&l, &made).await;
+
+    let act = |id: &str, action: &str| format!("/orders/{id}?action={action}");
+    assert_eq!(barista(&l, &act(&made, "make")).await, 200);
+    assert_eq!(barista(&l, &act(&made, "unmake")).await, 200);
+    assert_eq!(barista(&l, &act(&made, "make")).await, 200);
+    let claims = l
+        .eventually("the three claims on the admin topic", async || {
+            let m = realtime_of(&l, "serverlesspresso-admin", "OrderManager.MakeOrder").await;
+            let mine: Vec<_> = m
+                .into_iter()
+                .filter(|m| m["payload"]["detail"]["orderId"] == made.as_str())
+                .collect();
+            (mine.len() == 3).then_some(mine)
+        })
+        .await;
+    assert!(claims[1]["payload"]["detail"]["baristaUserId"].is_null());
+    // The same guards: a customer cannot act as a barista, nor an action be invented.
+    let (s, r) = l
+        .call("PUT", &act(&made, "complete"), Some(&l.customer), None)
+        .await;
+    assert_eq!(s, 403, "{r}");
+    let (s, r) = l
+        .call("PUT", &act(&made, "brew"), Some(&l.barista), None)
+        .await;
+    assert_eq!(s, 400, "{r}");
+    let (s, r) = l
+        .call("PUT", &format!("/orders/{made}"), Some(&l.barista), None)
+        .await;
+    assert_eq!(s, 400, "neither an action nor a drink: {r}");
+    assert!(r["message"].as_str().unwrap().contains("?action="), "{r}");
+
+    assert_eq!(barista(&l, &act(&made, "complete")).await, 200);
+    assert_eq!(l.finished(&made).await["status"], "SUCCEEDED");
+
+    let cancelled = scan(&l).await;
+    choose_drink(&l, &cancelled).await;
+    at_barista(&l, &cancelled).await;
+    assert_eq!(barista(&l, &act(&cancelled, "cancel")).await, 200);
+    for (id, state) in [(&made, "COMPLETED"), (&cancelled, "CANCELLED")] {
+        assert_eq!(l.finished(id).await["status"], "SUCCEEDED");
+        assert_eq!(l.order(id).await["orderState"], state);
+    }
+    assert_eq!(barista(&l, &act(&made, "cancel")).await, 409);
     l.stack.stop().await;
 }
 

@@ -223,3 +223,32 @@ async fn an_answer_the_url_refuses_fails_the_invocation_so_lambda_retries() {
         .unwrap_err();
     assert!(err.message().contains("404"), "{err}");
 }
+
+/// `events/config-seed-create.json` is what CloudFormation sends for `ConfigSeed` on the first
+/// deploy (every property a string, `ServiceTimeout` included); only its pre-signed S3 URL is
+/// swapped for the loopback stand-in. The answer names the request of the file.
+#[tokio::test]
+async fn the_sample_create_event_seeds_and_is_answered_for_its_request() {
+    let raw = std::fs::read_to_string(
+        local::workspace_root()
+            .join("events")
+            .join("config-seed-create.json"),
+    )
+    .unwrap();
+    let mut e: Value = serde_json::from_str(&raw).unwrap();
+    assert!(matches!(
+        Invocation::classify(e.clone()).unwrap(),
+        Invocation::CustomResource(_)
+    ));
+    let t = empty_config_table().await;
+    let (url, got) = response_url().await;
+    e["ResponseURL"] = json!(url);
+    let a = answer(&t, e.clone(), &got).await;
+    assert_eq!(a["Status"], "SUCCESS", "{a}");
+    for field in ["RequestId", "LogicalResourceId", "StackId"] {
+        assert_eq!(a[field], e[field], "{field}");
+    }
+    assert_eq!(a["PhysicalResourceId"], PHYSICAL_ID);
+    assert_eq!(t.config.items().await.unwrap().len(), 2);
+    assert!(t.config.shop().await.unwrap().store_open);
+}

@@ -1,4 +1,5 @@
-//! The order manager: every Serverlesspresso order route (reference §5.1, Gen A).
+//! The order manager: every Serverlesspresso order route (reference §5.1, Gen A), and the
+//! Gen B barista app's `?action=` form of them (§6.2).
 //!
 //! | route | who | does |
 //! |---|---|---|
@@ -6,6 +7,7 @@
 //! | `GET /orders/{id}` | owner or admin | the receipt |
 //! | `GET /myOrders` | caller | the caller's orders, newest first |
 //! | `PUT /orders/{id}` | owner | choose the drink; resumes the workflow |
+//! | `PUT /orders/{id}?action=make\|unmake\|complete\|cancel` | as the Gen A route below | Gen B's barista app: the same action |
 //! | `PUT /orders/complete/{id}` | admin | complete; resumes the workflow |
 //! | `PUT /orders/cancel/{id}` | owner or admin | cancel; resumes the workflow |
 //! | `PUT /orders/claim/{id}?action=make\|unmake` | admin | claim or release |
@@ -79,26 +81,48 @@ where
             ("GET", "/orders") => self.list(req, &caller).await,
             ("GET", "/orders/{id}") => self.receipt(&id()?, &caller).await,
             ("GET", "/myOrders") => self.mine(&caller).await,
-            ("PUT", "/orders/{id}") => {
-                let choice: DrinkChoice = apigw::json_body(req)?;
-                self.choose_drink(&id()?, caller, &choice, now_ms).await
+            // Gen A's routes and Gen B's `?action=` name the same four actions: one dispatch.
+            ("PUT", "/orders/{id}") => match OrderAction::from_query(req, &OrderAction::ALL)? {
+                Some(action) => self.act(&id()?, caller, action, now_ms).await,
+                None => {
+                    let choice = drink_choice(req)?;
+                    self.choose_drink(&id()?, caller, &choice, now_ms).await
+                }
+            },
+            ("PUT", "/orders/complete/{id}") => {
+                self.act(&id()?, caller, OrderAction::Complete, now_ms)
+                    .await
             }
-            ("PUT", "/orders/complete/{id}") => self.end(&id()?, caller, false, now_ms).await,
-            ("PUT", "/orders/cancel/{id}") => self.end(&id()?, caller, true, now_ms).await,
+            ("PUT", "/orders/cancel/{id}") => {
+                self.act(&id()?, caller, OrderAction::Cancel, now_ms).await
+            }
             ("PUT", "/orders/claim/{id}") => {
-                let barista = match apigw::query(req, "action") {
-                    Some("make") => Some(caller.sub.clone()),
-                    Some("unmake") => None,
-                    other => {
-                        return Err(AppError::bad_request(format!(
-                            "Query parameter 'action' must be 'make' or 'unmake', got {}",
-                            other.map_or("nothing".to_owned(), |s| format!("'{s}'"))
-                        )));
-                    }
-                };
-                self.claim(&id()?, caller, barista, now_ms).await
+                let claims = [OrderAction::Make, OrderAction::Unmake];
+                match OrderAction::from_query(req, &claims)? {
+                    Some(action) => self.act(&id()?, caller, action, now_ms).await,
+                    None => Err(OrderAction::refused(&claims, None)),
+                }
             }
             _ => Err(apigw::no_route(req)),
+        }
+    }
+
+    /// A barista's or customer's action on an order, whichever route named it.
+    async fn act(
+        &self,
+        id: &OrderId,
+        caller: Caller,
+        action: OrderAction,
+        now_ms: i64,
+    ) -> Result<(u16, Value), AppError> {
+        match action {
+            OrderAction::Make => {
+                let barista = Some(caller.sub.clone());
+                self.claim(id, caller, barista, now_ms).await
+            }
+            OrderAction::Unmake => self.claim(id, caller, None, now_ms).await,
+            OrderAction::Complete => self.end(id, caller, false, now_ms).await,
+            OrderAction::Cancel => self.end(id, caller, true, now_ms).await,
         }
     }
 
@@ -368,4 +392,74 @@ impl Invocation {
 
 fn views(orders: &[Order]) -> Value {
     Value::Array(orders.iter().map(Order::public_view).collect())
+}
+
+/// What a barista (or, for cancel, the customer) does to an order: `?action=` of Gen B's
+/// `PUT /orders/{id}` and of Gen A's `PUT /orders/claim/{id}`, or implied by Gen A's
+/// `complete` and `cancel` paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OrderAction {
+    Make,
+    Unmake,
+    Complete,
+    Cancel,
+}
+
+impl OrderAction {
+    const ALL: [OrderAction; 4] = [Self::Make, Self::Unmake, Self::Complete, Self::Cancel];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Make => "make",
+            Self::Unmake => "unmake",
+            Self::Complete => "complete",
+            Self::Cancel => "cancel",
+        }
+    }
+
+    /// `?action=` when present: one of `allowed`, else 400 naming them.
+    fn from_query(req: &Request, allowed: &[OrderAction]) -> Result<Option<Self>, AppError> {
+        let Some(raw) = apigw::query(req, "action") else {
+            return Ok(None);
+        };
+        allowed
+            .iter()
+            .find(|a| a.name() == raw)
+            .map(|a| Some(*a))
+            .ok_or_else(|| Self::refused(allowed, Some(raw)))
+    }
+
+    fn refused(allowed: &[OrderAction], got: Option<&str>) -> AppError {
+        let mut names: Vec<String> = allowed.iter().map(|a| format!("'{}'", a.name())).collect();
+        let last = names.pop().unwrap_or_default();
+        let choices = if names.is_empty() {
+            last
+        } else {
+            format!("{} or {last}", names.join(", "))
+        };
+        AppError::bad_request(format!(
+            "Query parameter 'action' must be {choices}, got {}",
+            got.map_or("nothing".to_owned(), |s| format!("'{s}'"))
+        ))
+    }
+}
+
+/// The customer's drink choice of `PUT /orders/{id}` without `?action=`. The OpenAPI model lets
+/// an empty body through (API Gateway validates a missing body as `{}`, and Gen B's barista app
+/// sends none with its actions), so "neither an action nor a drink" is answered here.
+fn drink_choice(req: &Request) -> Result<DrinkChoice, AppError> {
+    let neither = || {
+        AppError::bad_request(
+            "A drink choice body is required (or ?action=make, unmake, complete or cancel)",
+        )
+    };
+    if req.body.as_deref().is_none_or(|b| b.trim().is_empty()) {
+        return Err(neither());
+    }
+    let body: Value = apigw::json_body(req)?;
+    if body.as_object().is_some_and(|o| o.is_empty()) {
+        return Err(neither());
+    }
+    serde_json::from_value(body)
+        .map_err(|e| AppError::bad_request(format!("Invalid request body: {e}")))
 }

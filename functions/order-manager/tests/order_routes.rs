@@ -138,6 +138,18 @@ fn action(kind: &str, id: &str, query: &[(&str, &str)], who: Option<Value>) -> a
         None,
     )
 }
+/// Gen B's form of an action: `PUT /orders/{id}?action=...`, no body (as its barista app sends).
+fn gen_b(id: &str, act: &str, who: Option<Value>) -> apigw::Request {
+    request(
+        "PUT",
+        "/orders/{id}",
+        &format!("/orders/{id}"),
+        &[("id", id)],
+        &[("action", act)],
+        who,
+        None,
+    )
+}
 fn message(body: &Value) -> &str {
     body["message"].as_str().unwrap_or_default()
 }
@@ -619,6 +631,8 @@ async fn sample_events_are_answered() {
         ("orders-complete.json", 404),
         ("orders-cancel.json", 404),
         ("orders-claim.json", 404),
+        ("orders-action-make.json", 404),
+        ("orders-action-complete.json", 404),
     ];
     for (file, status) in expected {
         let raw =
@@ -821,4 +835,124 @@ async fn ids_that_cannot_exist_are_a_400_on_every_route() {
     );
     assert!(f.m.callbacks.calls().is_empty());
     assert!(f.m.bus.events().is_empty());
+}
+
+/// Gen B's `?action=` route does what the Gen A route it names does, with the same guards and
+/// answers: each case runs on a fresh order through both routes and compares.
+#[tokio::test]
+async fn gen_b_actions_answer_as_the_gen_a_routes_they_name() {
+    let f = Fixture::new().await;
+    let gen_a = |act: &str, id: &str, who: Option<Value>| match act {
+        "make" | "unmake" => action("claim", id, &[("action", act)], who),
+        other => action(other, id, &[], who),
+    };
+    let mut n = 0;
+    for (act, who, at_barista) in [
+        ("make", admin(), true),
+        ("make", customer(CUSTOMER), true),
+        ("unmake", admin(), true),
+        ("complete", admin(), true),
+        ("complete", customer(CUSTOMER), true),
+        ("complete", admin(), false),
+        ("cancel", customer(CUSTOMER), false),
+        ("cancel", customer("cust-2"), false),
+        ("cancel", admin(), true),
+    ] {
+        let mut answers = Vec::new();
+        for route in ["a", "b"] {
+            n += 1;
+            let id = format!("{act}-{route}-{n}");
+            if at_barista {
+                f.at_barista(&id, CUSTOMER, 1).await;
+            } else {
+                f.waiting_for_drink(&id, CUSTOMER, 1).await;
+            }
+            let req = if route == "a" {
+                gen_a(act, &id, who.clone())
+            } else {
+                gen_b(&id, act, who.clone())
+            };
+            let answer = f.call(req, 2).await;
+            let o = f.state(&id).await;
+            answers.push((answer, o.state, o.barista_user_id, o.reason));
+        }
+        assert_eq!(answers[0], answers[1], "{act} by {who:?}");
+    }
+    // The events too: one per accepted action, the same kinds from either route.
+    let kinds = |t| f.m.bus.of_type(t).len();
+    assert_eq!(kinds("OrderManager.MakeOrder"), 4);
+    assert_eq!(kinds("OrderManager.OrderCompleted"), 2);
+    assert_eq!(kinds("OrderManager.OrderCancelled"), 4);
+}
+
+#[tokio::test]
+async fn gen_b_actions_resume_the_workflow_and_happen_once() {
+    let f = Fixture::new().await;
+    f.at_barista("o1", CUSTOMER, 1).await;
+    assert_eq!(f.call(gen_b("o1", "make", admin()), 2).await.0, 200);
+    assert_eq!(
+        f.state("o1").await.barista_user_id.as_deref(),
+        Some(BARISTA)
+    );
+    let (s, b) = f.call(gen_b("o1", "complete", admin()), 3).await;
+    assert_eq!((s, b), (200, json!({})));
+    assert!(f.m.callbacks.calls().contains(&Callback::Success {
+        token: "o1-barista-token".into(),
+        output: json!({"cancelled": false})
+    }));
+    let (s, b) = f.call(gen_b("o1", "cancel", admin()), 4).await;
+    assert_eq!(
+        (s, message(&b)),
+        (
+            409,
+            "The order is already COMPLETED and can no longer be changed"
+        )
+    );
+}
+
+#[tokio::test]
+async fn put_order_without_a_valid_action_or_a_drink_is_a_400() {
+    let f = Fixture::new().await;
+    f.waiting_for_drink("o1", CUSTOMER, 1).await;
+    for act in ["brew", "MAKE", "claim"] {
+        let (s, b) = f.call(gen_b("o1", act, admin()), 2).await;
+        assert_eq!(s, 400, "{act}: {b}");
+        assert!(
+            message(&b).contains("'make', 'unmake', 'complete' or 'cancel'"),
+            "{act}: {b}"
+        );
+    }
+    // No action (`?action=` empty counts as none) and nothing to choose: what the OpenAPI model
+    // lets through as "no body".
+    let mut empty_action = gen_b("o1", "", admin());
+    empty_action.body = Some("{}".into());
+    for req in [gen_b("o1", "", admin()), empty_action] {
+        let (s, b) = f.call(req, 2).await;
+        assert_eq!(
+            (s, message(&b).contains("?action=make")),
+            (400, true),
+            "{b}"
+        );
+    }
+    for body in ["", "  ", "{}"] {
+        let (s, b) = f.call(put_drink("o1", CUSTOMER, body), 2).await;
+        assert_eq!(s, 400, "{body:?}: {b}");
+        assert!(message(&b).contains("?action=make"), "{body:?}: {b}");
+    }
+    let mut no_body = put_drink("o1", CUSTOMER, "");
+    no_body.body = None;
+    let (s, b) = f.call(no_body, 2).await;
+    assert_eq!((s, message(&b).contains("drink choice body")), (400, true));
+    // An action on the claim route is still only make or unmake.
+    let (s, b) = f
+        .call(action("claim", "o1", &[("action", "complete")], admin()), 2)
+        .await;
+    assert_eq!(s, 400);
+    assert!(
+        message(&b).contains("'make' or 'unmake', got 'complete'"),
+        "{b}"
+    );
+    let o = f.state("o1").await;
+    assert_eq!((o.state, o.drink_order), (OrderState::Created, None));
+    assert!(f.m.bus.events().is_empty() && f.m.callbacks.calls().is_empty());
 }

@@ -60,7 +60,9 @@
 //!    authorizer passes them: every value a string, `cognito:groups` comma-separated.
 //! 4. **Body size**: more than [`GatewayConfig::max_body_bytes`] (64 KiB): 413.
 //! 5. **Validation** (the route's request validator): required query-string parameters and
-//!    headers, then the body against its `components/schemas` model: 400.
+//!    headers, then the body against its `components/schemas` model: 400. As in API Gateway, a
+//!    missing (or blank) body is validated as `{}`, whether or not `requestBody.required` is
+//!    set, so an optional body's model must accept `{}`.
 //! 6. **Integration**: `aws_proxy` → [`Backend::invoke`] with a REST (v1) proxy event; `aws` (SQS)
 //!    → the request template's message → [`Backend::send_message`] → the SQS
 //!    `SendMessageResponse` JSON; `mock` → the declared status and headers.
@@ -83,6 +85,9 @@
 //! * Claims inserted into an SQS message by the request template are JSON-string-escaped (API
 //!   Gateway inserts them raw, so a claim with a `"` would break the message JSON).
 //! * A query parameter sent empty (`?token=`) counts as missing for a required parameter.
+//! * `requestBody.required: true` refuses a missing body before the model is consulted (API
+//!   Gateway has no such setting; it validates the missing body as `{}` against the model,
+//!   which refuses it anyway when the model requires a property).
 //! * Header names reach the Lambda lower-cased (HTTP/1 parsing normalises them); API Gateway
 //!   keeps the client's spelling. Handlers must (and do) read headers case-insensitively.
 //! * A failed `send_message` is treated as SQS answering 500, and rendered through the
