@@ -9,65 +9,6 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use common::*;
 use serde_json::{Value, json};
 
-/// Scans a fresh QR code as alice; the new order's id.
-async fn scan(l: &Local) -> String {
-    scan_as(l, &l.customer).await
-}
-
-/// Scans a fresh QR code as the customer of `customer` (a token); the new order's id.
-async fn scan_as(l: &Local, customer: &str) -> String {
-    let (s, code) = l.call("GET", "/qr-code", Some(&l.barista), None).await;
-    assert_eq!(s, 200, "{code}");
-    let token = code["bucket"]["last_code"].as_str().unwrap().to_owned();
-    let (s, scan) = l
-        .call(
-            "POST",
-            &format!("/qr-code?token={token}"),
-            Some(customer),
-            None,
-        )
-        .await;
-    assert_eq!(s, 200, "{scan}");
-    scan["orderId"].as_str().unwrap().to_owned()
-}
-
-/// Chooses alice's drink as soon as the workflow waits for it.
-async fn choose_drink(l: &Local, id: &str) {
-    choose_drink_as(l, &l.customer, id).await;
-}
-
-/// Chooses the drink of `customer`'s order as soon as the workflow waits for it.
-async fn choose_drink_as(l: &Local, customer: &str, id: &str) {
-    let drink = json!({"drink": "Latte", "modifiers": ["Oat"]});
-    l.eventually("the workflow to wait for the drink", async || {
-        let (s, _) = l
-            .call(
-                "PUT",
-                &format!("/orders/{id}"),
-                Some(customer),
-                Some(drink.clone()),
-            )
-            .await;
-        (s == 200).then_some(())
-    })
-    .await;
-}
-
-/// Waits until the order is in the barista queue (numbered, after the grace period).
-async fn at_barista(l: &Local, id: &str) -> Value {
-    l.eventually("the order in the barista queue", async || {
-        let (_, q) = l
-            .call("GET", "/orders?state=CREATED", Some(&l.barista), None)
-            .await;
-        q["result"]
-            .as_array()?
-            .iter()
-            .find(|o| o["SK"] == id && o["orderNumber"].is_u64())
-            .cloned()
-    })
-    .await
-}
-
 async fn barista(l: &Local, path: &str) -> u16 {
     l.call("PUT", path, Some(&l.barista), None).await.0
 }

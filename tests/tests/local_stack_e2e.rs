@@ -15,20 +15,7 @@ use common::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_qr_order_from_scan_to_pickup() {
     let l = start(None).await;
-    let (s, code) = l.call("GET", "/qr-code", Some(&l.barista), None).await;
-    assert_eq!(s, 200, "{code}");
-    let token = code["bucket"]["last_code"].as_str().unwrap().to_owned();
-
-    let (s, scan) = l
-        .call(
-            "POST",
-            &format!("/qr-code?token={token}"),
-            Some(&l.customer),
-            None,
-        )
-        .await;
-    assert_eq!(s, 200, "{scan}");
-    let id = scan["orderId"].as_str().unwrap().to_owned();
+    let id = scan(&l).await;
 
     // The workflow saves the order and waits for the drink; choose as soon as it is ready.
     let drink = json!({"drink": "Latte", "modifiers": ["Oat"], "userId": "ignored"});

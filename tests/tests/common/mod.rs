@@ -8,7 +8,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 use local_stack::{Stack, StackOptions, auth_key};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::time::Duration;
 use tower::ServiceExt;
 
@@ -168,4 +168,63 @@ impl Local {
         .1["result"]
             .clone()
     }
+}
+
+/// Scans a fresh QR code as alice; the new order's id.
+pub async fn scan(l: &Local) -> String {
+    scan_as(l, &l.customer).await
+}
+
+/// Scans a fresh QR code as the customer of `customer` (a token); the new order's id.
+pub async fn scan_as(l: &Local, customer: &str) -> String {
+    let (s, code) = l.call("GET", "/qr-code", Some(&l.barista), None).await;
+    assert_eq!(s, 200, "{code}");
+    let token = code["bucket"]["last_code"].as_str().unwrap().to_owned();
+    let (s, scan) = l
+        .call(
+            "POST",
+            &format!("/qr-code?token={token}"),
+            Some(customer),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{scan}");
+    scan["orderId"].as_str().unwrap().to_owned()
+}
+
+/// Chooses alice's drink as soon as the workflow waits for it.
+pub async fn choose_drink(l: &Local, id: &str) {
+    choose_drink_as(l, &l.customer, id).await;
+}
+
+/// Chooses the drink of `customer`'s order as soon as the workflow waits for it.
+pub async fn choose_drink_as(l: &Local, customer: &str, id: &str) {
+    let drink = json!({"drink": "Latte", "modifiers": ["Oat"]});
+    l.eventually("the workflow to wait for the drink", async || {
+        let (s, _) = l
+            .call(
+                "PUT",
+                &format!("/orders/{id}"),
+                Some(customer),
+                Some(drink.clone()),
+            )
+            .await;
+        (s == 200).then_some(())
+    })
+    .await;
+}
+
+/// Waits until the order is in the barista queue (numbered, after the grace period).
+pub async fn at_barista(l: &Local, id: &str) -> Value {
+    l.eventually("the order in the barista queue", async || {
+        let (_, q) = l
+            .call("GET", "/orders?state=CREATED", Some(&l.barista), None)
+            .await;
+        q["result"]
+            .as_array()?
+            .iter()
+            .find(|o| o["SK"] == id && o["orderNumber"].is_u64())
+            .cloned()
+    })
+    .await
 }
