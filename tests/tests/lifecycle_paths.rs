@@ -330,7 +330,12 @@ async fn the_gen_b_barista_app_makes_completes_and_cancels_with_action_queries()
             (mine.len() == 3).then_some(mine)
         })
         .await;
-    assert!(claims[1]["payload"]["detail"]["baristaUserId"].is_null());
+    // EventBridge does not keep the order of events: one of the three is the release.
+    let released = claims
+        .iter()
+        .filter(|c| c["payload"]["detail"]["baristaUserId"].is_null())
+        .count();
+    assert_eq!(released, 1, "{claims:?}");
     // The same guards: a customer cannot act as a barista, nor an action be invented.
     let (s, r) = l
         .call("PUT", &act(&made, "complete"), Some(&l.customer), None)
