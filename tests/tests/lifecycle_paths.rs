@@ -51,8 +51,9 @@ async fn a_customer_who_never_chooses_times_out_and_is_told() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_barista_who_never_completes_times_out() {
-    // 900 s heartbeat x 0.003 = 2.7 s; the 300 s customer wait is 0.9 s, enough to choose.
-    let l = start_scaled(None, 0.003).await;
+    // 900 s heartbeat x 0.005 = 4.5 s; the 300 s customer wait is 1.5 s, enough to choose
+    // even on a loaded machine.
+    let l = start_scaled(None, 0.005).await;
     let id = scan(&l).await;
     choose_drink(&l, &id).await;
     at_barista(&l, &id).await;

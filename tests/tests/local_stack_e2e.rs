@@ -600,7 +600,9 @@ async fn inspection_pages_mask_cards_and_task_tokens() {
 /// (WorkflowStarted: 20 retries) and then shown at `/local/dead-letters`, with its event.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_delivery_that_keeps_failing_is_retried_then_dead_lettered() {
-    let l = start(None).await;
+    // x0.05: the 1 s back-off is 50 ms and the rule's 300 s event age 15 s, so all 21 tries fit
+    // well within the age even on a loaded machine.
+    let l = start_scaled(None, 0.05).await;
     // An order id no order can have: order-manager refuses the event on every try.
     let detail = json!({"orderId": "bad id", "TaskToken": "t", "userId": "alice"});
     l.stack
