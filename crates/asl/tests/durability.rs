@@ -7,48 +7,14 @@ use asl::{
     Engine, EngineError, ExecutionRecord, ExecutionStatus, ExecutionStore, FileStore, HistoryEvent,
     MemoryStore, StoreError, StoredExecution,
 };
-use common::handler;
+use common::{Tokens, runtime, token_keeper, wait_for_tokens};
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 const TOKEN_DEF: &str = r#"{"StartAt":"T","States":{
     "T":{"Type":"Task","Resource":"arn:aws:states:::sqs:sendMessage.waitForTaskToken",
          "Parameters":{"token.$":"$$.Task.Token"},"ResultPath":"$.cb","End":true}}}"#;
-
-type Tokens = Arc<Mutex<Vec<String>>>;
-
-/// A handler that accepts every token task and records its token.
-fn token_keeper(tokens: Tokens) -> Arc<dyn asl::TaskHandler> {
-    handler(move |call| {
-        tokens
-            .lock()
-            .unwrap()
-            .push(call.task_token.clone().unwrap_or_default());
-        Ok(json!({"accepted": true}))
-    })
-}
-
-async fn wait_for_tokens(tokens: &Tokens, n: usize) -> Vec<String> {
-    for _ in 0..1000 {
-        let t = tokens.lock().unwrap().clone();
-        if t.len() >= n {
-            // Let the engine checkpoint the submissions.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            return t;
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    panic!("fewer than {n} task tokens issued");
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
-}
 
 #[test]
 fn resume_moves_a_corrupt_checkpoint_aside_and_resumes_the_others() {

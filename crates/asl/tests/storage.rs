@@ -4,7 +4,12 @@
 mod common;
 
 use asl::{Engine, EngineError, ExecutionStatus, ExecutionStore, FileStore, MemoryStore};
-use common::{handler, t0};
+use common::{Tokens, runtime, t0, token_keeper, wait_for_tokens};
+
+/// The `n`th task token issued (1-based), once the engine has checkpointed it.
+async fn next_token(tokens: &Tokens, n: usize) -> String {
+    wait_for_tokens(tokens, n).await[n - 1].clone()
+}
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,31 +21,6 @@ const LOOP_DEF: &str = r#"{"StartAt":"Init","States":{
              "Default":"Call"},
     "Call":{"Type":"Task","Resource":"arn:aws:states:::sqs:sendMessage.waitForTaskToken",
             "Parameters":{"token.$":"$$.Task.Token"},"ResultPath":"$.cb","End":true}}}"#;
-
-type Tokens = Arc<Mutex<Vec<String>>>;
-
-fn token_keeper(tokens: Tokens) -> Arc<dyn asl::TaskHandler> {
-    handler(move |call| {
-        tokens
-            .lock()
-            .unwrap()
-            .push(call.task_token.clone().unwrap_or_default());
-        Ok(json!({"accepted": true}))
-    })
-}
-
-async fn next_token(tokens: &Tokens, n: usize) -> String {
-    for _ in 0..1000 {
-        let found = tokens.lock().unwrap().get(n - 1).cloned();
-        if let Some(t) = found {
-            // Let the engine write the TaskSubmitted checkpoint.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            return t;
-        }
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    panic!("no task token issued");
-}
 
 fn files_ending(dir: &std::path::Path, suffix: &str) -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(dir)
@@ -159,13 +139,6 @@ async fn finished_executions_expire_after_the_retention_period() {
     assert_eq!(e2.resume().unwrap(), 0);
     assert!(e2.describe_execution(&young).is_err());
     assert!(store.load_all().unwrap().is_empty());
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap()
 }
 
 #[test]

@@ -4,8 +4,9 @@ use asl::{
     TokioClock,
 };
 use chrono::{DateTime, TimeZone, Utc};
-use serde_json::Value;
-use std::sync::Arc;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap()
@@ -53,4 +54,40 @@ pub fn event_types(engine: &Engine, arn: &str) -> Vec<EventType> {
         .iter()
         .map(|e| e.event_type)
         .collect()
+}
+
+/// Task tokens a [`token_keeper`] has been handed, in order.
+pub type Tokens = Arc<Mutex<Vec<String>>>;
+
+/// A handler that accepts every token task and records its token.
+pub fn token_keeper(tokens: Tokens) -> Arc<dyn TaskHandler> {
+    handler(move |call| {
+        tokens
+            .lock()
+            .unwrap()
+            .push(call.task_token.clone().unwrap_or_default());
+        Ok(json!({"accepted": true}))
+    })
+}
+
+/// The first `n` tokens issued, once there are that many and the engine has had a moment to
+/// checkpoint their submission.
+pub async fn wait_for_tokens(tokens: &Tokens, n: usize) -> Vec<String> {
+    for _ in 0..1000 {
+        let t = tokens.lock().unwrap().clone();
+        if t.len() >= n {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            return t;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("fewer than {n} task tokens issued");
+}
+
+/// A current-thread runtime for tests that start and drop engines by hand (resume).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
 }
