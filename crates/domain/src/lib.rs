@@ -16,6 +16,7 @@ pub mod order;
 pub mod orders_api;
 pub mod ports;
 pub mod qr;
+pub mod realtime;
 pub mod seed;
 
 pub use error::AppError;

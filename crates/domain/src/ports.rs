@@ -335,6 +335,19 @@ pub trait PaymentProvider: Send + Sync {
     ) -> impl Future<Output = Result<(), PaymentError>> + Send;
 }
 
+/// Gives a signed-in user's browser realtime access. In AWS, IoT Core lets an authenticated
+/// Cognito identity read only what both its IAM role and an IoT policy attached to that identity
+/// allow; this attaches the (read-only) policy to the caller's own identity.
+pub trait RealtimeAccess: Send + Sync {
+    /// `id_token` is the raw token the API's authorizer verified for `caller`. Returns the
+    /// identity (identity-pool identity id in AWS) that now has access.
+    fn grant(
+        &self,
+        caller: &crate::Caller,
+        id_token: &str,
+    ) -> impl Future<Output = Result<String, AppError>> + Send;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -90,7 +90,7 @@ pub struct LocalFunctions {
 }
 
 /// The logical ids this registry serves (those of template.yaml).
-pub const FUNCTIONS: [&str; 9] = [
+pub const FUNCTIONS: [&str; 10] = [
     "ConfigFunction",
     "QrValidatorFunction",
     "CountingFunction",
@@ -100,6 +100,7 @@ pub const FUNCTIONS: [&str; 9] = [
     "SendToRestaurantFunction",
     "SqsPollerFunction",
     "PublisherFunction",
+    "RealtimeAccessFunction",
 ];
 
 impl LocalFunctions {
@@ -219,6 +220,10 @@ impl LocalFunctions {
                 let event = decode("EventBridge event", payload)?;
                 let published = publisher::handle(event, &self.realtime).await?;
                 Ok(serde_json::json!({ "published": published }))
+            }
+            "RealtimeAccessFunction" => {
+                let req: apigw::Request = decode("API Gateway event", payload)?;
+                encode(realtime_access::handle(&req, &crate::hub::LocalRealtimeAccess).await)
             }
             other => Err(InvokeError::new(
                 "ResourceNotFoundException",

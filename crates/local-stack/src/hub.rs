@@ -184,6 +184,18 @@ impl Realtime for LocalRealtime {
     }
 }
 
+/// Realtime access on the local stack: the local broker checks each connection's local token
+/// against the same topic rules (`mqtt::policy`), so there is no identity pool and no policy to
+/// attach; the identity is the caller's `sub`.
+#[derive(Clone, Copy, Default)]
+pub struct LocalRealtimeAccess;
+
+impl domain::ports::RealtimeAccess for LocalRealtimeAccess {
+    async fn grant(&self, caller: &domain::Caller, _id_token: &str) -> Result<String, AppError> {
+        Ok(format!("local:{}", caller.sub))
+    }
+}
+
 /// The workflow's Task resources, served locally: Lambda invokes go to the local functions,
 /// EventBridge `putEvents` to the local bus, SNS `publish` to the notification outbox.
 pub struct LocalTasks(pub HubRef);

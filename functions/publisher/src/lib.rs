@@ -32,12 +32,7 @@ use domain::events::EVENT_SOURCE;
 use domain::ports::Realtime;
 use serde_json::{Value, json};
 
-/// Baristas' and displays' topic: every application event, details unchanged.
-pub const ADMIN_TOPIC: &str = "serverlesspresso-admin";
-/// Store open/closed changes, read by every app.
-pub const CONFIG_TOPIC: &str = "serverlesspresso-config";
-/// One customer's order updates; the user's `sub` follows the prefix.
-pub const USER_TOPIC_PREFIX: &str = "serverlesspresso-user-";
+pub use domain::realtime::{ADMIN_TOPIC, CONFIG_TOPIC, USER_TOPIC_PREFIX};
 /// AWS IoT Core's limit on a topic name, in bytes of UTF-8.
 pub const MAX_TOPIC_BYTES: usize = 256;
 /// The detail key holding a workflow task token.
@@ -129,7 +124,7 @@ pub fn user_topic(detail: &Value) -> Result<String, &'static str> {
             "the userId contains an MQTT wildcard, a level separator or a control character",
         );
     }
-    let topic = format!("{USER_TOPIC_PREFIX}{user_id}");
+    let topic = domain::realtime::user_topic(user_id);
     if topic.len() > MAX_TOPIC_BYTES {
         return Err("the userId makes the topic longer than IoT Core allows");
     }

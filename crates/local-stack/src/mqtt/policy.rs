@@ -13,11 +13,9 @@
 
 use serde_json::{Map, Value};
 
-pub const ADMIN_TOPIC: &str = "serverlesspresso-admin";
-pub const CONFIG_TOPIC: &str = "serverlesspresso-config";
-pub const USER_TOPIC_PREFIX: &str = "serverlesspresso-user-";
 /// The Cognito group whose members see the admin topic (as the API's admin routes).
-pub const ADMIN_GROUP: &str = "admin";
+pub use domain::identity::ADMIN_GROUP;
+pub use domain::realtime::{ADMIN_TOPIC, CONFIG_TOPIC, USER_TOPIC_PREFIX};
 
 /// Whom a connection belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,9 +56,12 @@ impl Identity {
         if filter.contains(['+', '#']) {
             return false;
         }
-        filter == CONFIG_TOPIC
-            || (admin && filter == ADMIN_TOPIC)
-            || filter.strip_prefix(USER_TOPIC_PREFIX) == Some(sub.as_str())
+        let groups = if admin {
+            vec![ADMIN_GROUP.to_owned()]
+        } else {
+            vec![]
+        };
+        domain::realtime::may_read(&domain::Caller::new(sub.as_str(), groups), filter)
     }
 
     /// The client id the broker sees for a client that asked for `requested`: prefixed with the
