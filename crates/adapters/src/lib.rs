@@ -13,6 +13,8 @@ pub mod iot;
 pub mod memory;
 pub mod orders_api;
 pub mod payment;
+#[cfg(test)]
+pub(crate) mod replay;
 pub mod sfn;
 pub mod slots;
 pub mod starter;
