@@ -695,3 +695,27 @@ async fn the_openapi_document_is_served() {
     assert!(doc["components"]["schemas"]["NewOrder"].is_object());
     l.stack.stop().await;
 }
+
+/// The same document as a page to read at `/docs`: HTML, every route of the document in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_docs_page_shows_every_route_of_the_document() {
+    let l = start(None).await;
+    let (_, doc) = l.call("GET", "/openapi.json", None, None).await;
+    let (status, page, headers) = l.call_text("GET", "/docs", None, None).await;
+    assert_eq!(status, 200);
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+    assert_eq!(content_type, Some("text/html; charset=utf-8"));
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, item) in paths {
+        for method in ["get", "put", "post"] {
+            if item.get(method).is_some() {
+                let heading = format!(
+                    "<span class=\"m {method}\">{}</span> <code>{path}</code>",
+                    method.to_uppercase()
+                );
+                assert!(page.contains(&heading), "{method} {path} is on the page");
+            }
+        }
+    }
+    l.stack.stop().await;
+}

@@ -60,7 +60,8 @@ impl OrderTable {
         }
     }
 
-    /// Pages through an index until `limit` rows are collected or the index is exhausted.
+    /// Pages through an index until `limit` rows are collected or the index is exhausted
+    /// (the SDK's paginator follows `LastEvaluatedKey`; dropping it stops the paging).
     async fn query_index(
         &self,
         index: &str,
@@ -69,31 +70,28 @@ impl OrderTable {
         newest_first: bool,
         limit: usize,
     ) -> Result<Vec<Order>, AppError> {
+        let mut items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#k = :k")
+            .expression_attribute_names("#k", key_attr)
+            .expression_attribute_values(":k", s(key))
+            .scan_index_forward(!newest_first)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .into_paginator()
+            .items()
+            .send();
         let mut orders = Vec::new();
-        let mut start: Option<Item> = None;
         while orders.len() < limit {
-            let page_size = i32::try_from(limit - orders.len()).unwrap_or(i32::MAX);
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#k = :k")
-                .expression_attribute_names("#k", key_attr)
-                .expression_attribute_values(":k", s(key))
-                .scan_index_forward(!newest_first)
-                .limit(page_size)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(dependency_error("Listing orders"))?;
-            for item in out.items.unwrap_or_default() {
-                orders.push(decode("order", item)?);
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
+            let Some(item) = items.next().await else {
+                break;
+            };
+            orders.push(decode(
+                "order",
+                item.map_err(dependency_error("Listing orders"))?,
+            )?);
         }
         Ok(orders)
     }
@@ -132,27 +130,21 @@ impl OrderReader for OrderTable {
     }
 
     async fn count_by_state(&self, state: OrderState) -> Result<u64, AppError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(STATUS_INDEX)
+            .key_condition_expression("#k = :k")
+            .expression_attribute_names("#k", "ORDERSTATE")
+            .expression_attribute_values(":k", s(state.as_str()))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .into_paginator()
+            .send();
         let mut count = 0u64;
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(STATUS_INDEX)
-                .key_condition_expression("#k = :k")
-                .expression_attribute_names("#k", "ORDERSTATE")
-                .expression_attribute_values(":k", s(state.as_str()))
-                .select(aws_sdk_dynamodb::types::Select::Count)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(dependency_error("Counting orders"))?;
-            count += u64::try_from(out.count).unwrap_or(0);
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(dependency_error("Counting orders"))?;
+            count += u64::try_from(page.count).unwrap_or(0);
         }
         Ok(count)
     }
@@ -258,26 +250,19 @@ impl ConfigTable {
 
 impl ConfigReader for ConfigTable {
     async fn items(&self) -> Result<Vec<Value>, AppError> {
-        let mut items = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(dependency_error("Reading the configuration"))?;
-            for item in out.items.unwrap_or_default() {
-                items.push(decode("configuration row", item)?);
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
-        Ok(items)
+        let rows = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(dependency_error("Reading the configuration"))?;
+        rows.into_iter()
+            .map(|item| decode("configuration row", item))
+            .collect()
     }
 
     async fn menu(&self) -> Result<Vec<MenuItem>, AppError> {

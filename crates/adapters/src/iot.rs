@@ -99,36 +99,36 @@ impl Realtime for RecordingRealtime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::starter::fake_http;
+    use crate::replay::{self, Sent};
+    use aws_smithy_http_client::test_util::StaticReplayClient;
     use serde_json::json;
 
-    fn iot_client(url: &str) -> aws_sdk_iotdataplane::Client {
+    fn iot_client(http: &StaticReplayClient) -> aws_sdk_iotdataplane::Client {
         let config = aws_sdk_iotdataplane::Config::builder()
             .behavior_version_latest()
             .region(aws_sdk_iotdataplane::config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_iotdataplane::config::Credentials::new(
                 "AKID", "secret", None, None, "test",
             ))
-            .endpoint_url(url)
+            .http_client(http.clone())
             .build();
         aws_sdk_iotdataplane::Client::from_conf(config)
     }
 
     #[tokio::test]
     async fn a_publish_sends_the_json_bytes_to_the_topic_at_qos_1() {
-        let (url, requests) = fake_http::serve(200, &[], "");
-        let realtime = IotRealtime::new(iot_client(&url));
+        let http = replay::answering(200, &[], "");
+        let realtime = IotRealtime::new(iot_client(&http));
         let payload = json!({"type": "OrderProcessor.orderFinished", "detail": {"orderId": "o1"}});
         realtime
             .publish("serverlesspresso-user-u1", &payload)
             .await
             .unwrap();
 
-        let request = requests.recv().unwrap();
-        let (method, target) = request.request_line.split_once(' ').unwrap();
-        assert_eq!(method, "POST");
-        let (path, query) = target.split_once('?').unwrap();
-        assert_eq!(path, "/topics/serverlesspresso-user-u1");
+        let request = Sent::of(&http);
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.path, "/topics/serverlesspresso-user-u1");
+        let query = &request.query;
         assert!(query.split('&').any(|kv| kv == "qos=1"), "{query}");
         let sent: Value = serde_json::from_slice(&request.body).unwrap();
         assert_eq!(sent, payload);
@@ -136,7 +136,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_publish_is_an_internal_error() {
-        let (url, _requests) = fake_http::serve(
+        let http = replay::answering(
             403,
             &[
                 ("content-type", "application/json"),
@@ -144,7 +144,7 @@ mod tests {
             ],
             r#"{"message": "not authorized"}"#,
         );
-        let realtime = IotRealtime::new(iot_client(&url));
+        let realtime = IotRealtime::new(iot_client(&http));
         let err = realtime
             .publish("serverlesspresso-admin", &json!({}))
             .await

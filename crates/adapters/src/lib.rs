@@ -15,6 +15,8 @@ pub mod orders_api;
 pub mod payment;
 #[cfg(feature = "realtime-access")]
 pub mod realtime_access;
+#[cfg(test)]
+pub(crate) mod replay;
 pub mod sfn;
 pub mod slots;
 pub mod starter;

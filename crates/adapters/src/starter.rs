@@ -133,111 +133,21 @@ impl WorkflowStarter for RecordingStarter {
 
 pub use domain::lifecycle::is_valid_execution_name;
 
-/// A one-shot HTTP server on loopback that answers every request with one canned response and
-/// hands back the requests it got: enough to run the real SDK adapters against a fake service.
-#[cfg(test)]
-pub(crate) mod fake_http {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::TcpListener;
-    use std::sync::mpsc;
-
-    /// One request as received.
-    pub struct Received {
-        /// `METHOD path?query`.
-        pub request_line: String,
-        /// Header lines, lower-cased names.
-        pub headers: Vec<(String, String)>,
-        pub body: Vec<u8>,
-    }
-
-    impl Received {
-        pub fn header(&self, name: &str) -> Option<&str> {
-            self.headers
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-        }
-    }
-
-    /// Serves `status`, `headers` and `body` to every connection; returns the base URL and a
-    /// receiver of the requests.
-    pub fn serve(
-        status: u16,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> (String, mpsc::Receiver<Received>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let mut response = format!(
-            "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n",
-            body.len()
-        );
-        for (name, value) in headers {
-            response.push_str(&format!("{name}: {value}\r\n"));
-        }
-        response.push_str("\r\n");
-        response.push_str(body);
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { return };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request_line = String::new();
-                reader.read_line(&mut request_line).unwrap();
-                let mut headers = Vec::new();
-                loop {
-                    let mut line = String::new();
-                    reader.read_line(&mut line).unwrap();
-                    let line = line.trim_end();
-                    if line.is_empty() {
-                        break;
-                    }
-                    if let Some((n, v)) = line.split_once(':') {
-                        headers.push((n.trim().to_ascii_lowercase(), v.trim().to_owned()));
-                    }
-                }
-                let length = headers
-                    .iter()
-                    .find(|(n, _)| n == "content-length")
-                    .and_then(|(_, v)| v.parse().ok())
-                    .unwrap_or(0);
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).unwrap();
-                stream.write_all(response.as_bytes()).unwrap();
-                let request_line = request_line
-                    .split_whitespace()
-                    .take(2)
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                if tx
-                    .send(Received {
-                        request_line,
-                        headers,
-                        body,
-                    })
-                    .is_err()
-                {
-                    return;
-                }
-            }
-        });
-        (url, rx)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::replay::{self, Sent};
+    use aws_smithy_http_client::test_util::StaticReplayClient;
     use serde_json::json;
 
-    fn sfn_client(url: &str) -> aws_sdk_sfn::Client {
+    fn sfn_client(http: &StaticReplayClient) -> aws_sdk_sfn::Client {
         let config = aws_sdk_sfn::Config::builder()
             .behavior_version_latest()
             .region(aws_sdk_sfn::config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_sfn::config::Credentials::new(
                 "AKID", "secret", None, None, "test",
             ))
-            .endpoint_url(url)
+            .http_client(http.clone())
             .build();
         aws_sdk_sfn::Client::from_conf(config)
     }
@@ -247,17 +157,17 @@ mod tests {
     #[tokio::test]
     async fn a_start_sends_the_name_and_input_and_returns_the_execution_arn() {
         let exec = "arn:aws:states:us-east-1:123456789012:execution:OrderLifecycle:o1";
-        let (url, requests) = fake_http::serve(
+        let http = replay::answering(
             200,
             &[("content-type", "application/x-amz-json-1.0")],
             &json!({"executionArn": exec, "startDate": 1.7e9}).to_string(),
         );
-        let starter = StepFunctionsStarter::new(sfn_client(&url), ARN);
+        let starter = StepFunctionsStarter::new(sfn_client(&http), ARN);
         let input = json!({"orderId": "o1", "amount": 0});
         let started = starter.start("o1", &input).await.unwrap();
         assert_eq!(started, Started::New(exec.to_owned()));
 
-        let request = requests.recv().unwrap();
+        let request = Sent::of(&http);
         assert_eq!(
             request.header("x-amz-target"),
             Some("AWSStepFunctions.StartExecution")
@@ -271,24 +181,24 @@ mod tests {
 
     #[tokio::test]
     async fn an_existing_execution_is_reported_as_such_not_as_an_error() {
-        let (url, _requests) = fake_http::serve(
+        let http = replay::answering(
             400,
             &[("content-type", "application/x-amz-json-1.0")],
             &json!({"__type": "com.amazonaws.states#ExecutionAlreadyExists", "message": "Execution Already Exists: 'o1'"}).to_string(),
         );
-        let starter = StepFunctionsStarter::new(sfn_client(&url), ARN);
+        let starter = StepFunctionsStarter::new(sfn_client(&http), ARN);
         let started = starter.start("o1", &json!({})).await.unwrap();
         assert_eq!(started, Started::AlreadyExists);
     }
 
     #[tokio::test]
     async fn other_service_errors_are_internal_errors() {
-        let (url, _requests) = fake_http::serve(
+        let http = replay::answering(
             400,
             &[("content-type", "application/x-amz-json-1.0")],
             &json!({"__type": "com.amazonaws.states#StateMachineDoesNotExist", "message": "State Machine Does Not Exist"}).to_string(),
         );
-        let starter = StepFunctionsStarter::new(sfn_client(&url), ARN);
+        let starter = StepFunctionsStarter::new(sfn_client(&http), ARN);
         let err = starter.start("o1", &json!({})).await.unwrap_err();
         assert_eq!(err.status(), 500);
         assert_eq!(err.message(), "Starting the order workflow failed");

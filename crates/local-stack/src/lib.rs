@@ -15,6 +15,7 @@
 //! take 0.3 s); the default is real time.
 
 pub mod deliveries;
+pub mod docs;
 pub mod functions;
 pub mod hub;
 pub mod mqtt;

@@ -156,6 +156,7 @@ async fn up(args: UpArgs, data_dir: PathBuf) -> Result<(), String> {
         mqtt.tcp_addr,
         mqtt.ws_url()
     );
+    println!("  docs      http://{addr}/docs   (the API: routes, auth, parameters, bodies)");
     println!(
         "  local     http://{addr}/local/notifications, /local/realtime, /local/orders/<id>/execution"
     );

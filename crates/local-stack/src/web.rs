@@ -1,5 +1,6 @@
 //! The HTTP side of the local stack: the API gateway (from the template's OpenAPI body) on the
-//! hub's functions and queues, plus a few `/local/...` pages to look inside: the notification
+//! hub's functions and queues, its OpenAPI document (`/openapi.json`, and `/docs` to read),
+//! plus a few `/local/...` pages to look inside: the notification
 //! outbox, the realtime messages, and an order's workflow execution.
 //!
 //! The pages need no token, so they are for the machine's own user only: the server binds
@@ -111,14 +112,24 @@ pub fn app_with_throttle(
         .route("/local/orders/{id}/execution", get(execution))
         .layer(axum::middleware::from_fn(loopback_only))
         .with_state(stack.hub.clone());
-    // The API's own contract, as API Gateway exports it (the AWS extensions included).
-    let openapi = axum::Router::new().route(
-        "/openapi.json",
-        get(move || {
-            let document = document.clone();
-            async move { Json(document.as_ref().clone()) }
-        }),
-    );
+    // The API's own contract, as API Gateway exports it (the AWS extensions included), and
+    // the same document as a page to read, rendered once here.
+    let page = Arc::new(crate::docs::render(&document));
+    let openapi = axum::Router::new()
+        .route(
+            "/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { Json(document.as_ref().clone()) }
+            }),
+        )
+        .route(
+            "/docs",
+            get(move || {
+                let page = page.clone();
+                async move { axum::response::Html(page.as_ref().clone()) }
+            }),
+        );
     Ok(inspect.merge(openapi).merge(gateway))
 }
 

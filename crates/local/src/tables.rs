@@ -120,60 +120,16 @@ impl TableSpec {
     /// Creates the table as `name` unless it exists (a persistent data directory keeps its
     /// tables across restarts). Returns whether it was created.
     pub async fn create(&self, client: &Client, name: &str) -> Result<bool, LocalError> {
-        let err = |e: String| LocalError::Dynamo(format!("{}: {e}", self.logical_id));
-        let attrs = self
-            .attribute_definitions
-            .iter()
-            .map(|a| {
-                AttributeDefinition::builder()
-                    .attribute_name(&a.attribute_name)
-                    .attribute_type(ScalarAttributeType::from(a.attribute_type.as_str()))
-                    .build()
-                    .map_err(|e| err(e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let gsis = self
-            .global_secondary_indexes
-            .iter()
-            .map(|i| {
-                GlobalSecondaryIndex::builder()
-                    .index_name(&i.index_name)
-                    .set_key_schema(Some(keys(&i.key_schema)?))
-                    .projection(projection(&i.projection))
-                    .build()
-                    .map_err(|e| err(e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let lsis = self
-            .local_secondary_indexes
-            .iter()
-            .map(|i| {
-                LocalSecondaryIndex::builder()
-                    .index_name(&i.index_name)
-                    .set_key_schema(Some(keys(&i.key_schema)?))
-                    .projection(projection(&i.projection))
-                    .build()
-                    .map_err(|e| err(e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let stream = match &self.stream_specification {
-            Some(s) => Some(
-                StreamSpecification::builder()
-                    .stream_enabled(true)
-                    .stream_view_type(StreamViewType::from(s.stream_view_type.as_str()))
-                    .build()
-                    .map_err(|e| err(e.to_string()))?,
-            ),
-            None => None,
-        };
+        let gsis = self.global_indexes()?;
+        let lsis = self.local_indexes()?;
         let result = client
             .create_table()
             .table_name(name)
-            .set_attribute_definitions(Some(attrs))
+            .set_attribute_definitions(Some(self.attributes()?))
             .set_key_schema(Some(keys(&self.key_schema)?))
             .set_global_secondary_indexes((!gsis.is_empty()).then_some(gsis))
             .set_local_secondary_indexes((!lsis.is_empty()).then_some(lsis))
-            .set_stream_specification(stream)
+            .set_stream_specification(self.stream()?)
             .billing_mode(BillingMode::PayPerRequest)
             .send()
             .await;
@@ -186,26 +142,93 @@ impl TableSpec {
                 return Ok(false);
             }
             Err(e) => {
-                return Err(err(
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string()
-                ));
+                return Err(
+                    self.error(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
+                );
             }
         }
-        if let Some(ttl) = &self.ttl {
-            let spec = TimeToLiveSpecification::builder()
-                .attribute_name(&ttl.attribute_name)
-                .enabled(ttl.enabled)
-                .build()
-                .map_err(|e| err(e.to_string()))?;
-            client
-                .update_time_to_live()
-                .table_name(name)
-                .time_to_live_specification(spec)
-                .send()
-                .await
-                .map_err(|e| err(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string()))?;
-        }
+        self.enable_ttl(client, name).await?;
         Ok(true)
+    }
+
+    fn error(&self, e: String) -> LocalError {
+        LocalError::Dynamo(format!("{}: {e}", self.logical_id))
+    }
+
+    fn attributes(&self) -> Result<Vec<AttributeDefinition>, LocalError> {
+        self.attribute_definitions
+            .iter()
+            .map(|a| {
+                AttributeDefinition::builder()
+                    .attribute_name(&a.attribute_name)
+                    .attribute_type(ScalarAttributeType::from(a.attribute_type.as_str()))
+                    .build()
+                    .map_err(|e| self.error(e.to_string()))
+            })
+            .collect()
+    }
+
+    fn global_indexes(&self) -> Result<Vec<GlobalSecondaryIndex>, LocalError> {
+        self.global_secondary_indexes
+            .iter()
+            .map(|i| {
+                GlobalSecondaryIndex::builder()
+                    .index_name(&i.index_name)
+                    .set_key_schema(Some(keys(&i.key_schema)?))
+                    .projection(projection(&i.projection))
+                    .build()
+                    .map_err(|e| self.error(e.to_string()))
+            })
+            .collect()
+    }
+
+    fn local_indexes(&self) -> Result<Vec<LocalSecondaryIndex>, LocalError> {
+        self.local_secondary_indexes
+            .iter()
+            .map(|i| {
+                LocalSecondaryIndex::builder()
+                    .index_name(&i.index_name)
+                    .set_key_schema(Some(keys(&i.key_schema)?))
+                    .projection(projection(&i.projection))
+                    .build()
+                    .map_err(|e| self.error(e.to_string()))
+            })
+            .collect()
+    }
+
+    fn stream(&self) -> Result<Option<StreamSpecification>, LocalError> {
+        self.stream_specification
+            .as_ref()
+            .map(|s| {
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::from(s.stream_view_type.as_str()))
+                    .build()
+                    .map_err(|e| self.error(e.to_string()))
+            })
+            .transpose()
+    }
+
+    /// The table's TTL, set after creation (DynamoDB has no TTL in `CreateTable`).
+    async fn enable_ttl(&self, client: &Client, name: &str) -> Result<(), LocalError> {
+        let Some(ttl) = &self.ttl else {
+            return Ok(());
+        };
+        let spec = TimeToLiveSpecification::builder()
+            .attribute_name(&ttl.attribute_name)
+            .enabled(ttl.enabled)
+            .build()
+            .map_err(|e| self.error(e.to_string()))?;
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+            .map_err(|e| {
+                self.error(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
+            })?;
+        Ok(())
     }
 }
 

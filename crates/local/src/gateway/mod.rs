@@ -62,7 +62,11 @@
 //! 5. **Validation** (the route's request validator): required query-string parameters and
 //!    headers, then the body against its `components/schemas` model: 400. As in API Gateway, a
 //!    missing (or blank) body is validated as `{}`, whether or not `requestBody.required` is
-//!    set, so an optional body's model must accept `{}`.
+//!    set, so an optional body's model must accept `{}`. Parameter schemas (`enum`, `pattern`,
+//!    lengths, bounds) are checked no more than API Gateway checks them, which is not at all:
+//!    its validator only requires required parameters to be present. They document what the
+//!    functions accept, and the functions refuse anything else with a 400 `{"message": ...}`;
+//!    `.ci/fuzz-api` checks that the two agree (schemathesis' positive-data acceptance).
 //! 6. **Integration**: `aws_proxy` → [`Backend::invoke`] with a REST (v1) proxy event; `aws` (SQS)
 //!    → the request template's message → [`Backend::send_message`] → the SQS
 //!    `SendMessageResponse` JSON; `mock` → the declared status and headers.
