@@ -122,6 +122,17 @@ impl LocalFunctions {
         Box::pin(self.invoke(function, payload))
     }
 
+    /// Invokes `function` with a typed event, serialised as Lambda would hand it over.
+    pub async fn invoke_event(
+        &self,
+        function: &str,
+        event: &impl serde::Serialize,
+    ) -> Result<Value, InvokeError> {
+        let payload = serde_json::to_value(event)
+            .map_err(|e| InvokeError::new("Runtime.MarshalError", e.to_string()))?;
+        self.invoke(function, payload).await
+    }
+
     /// Invokes `function` (a logical id) with `payload`, as Lambda would.
     pub async fn invoke(&self, function: &str, payload: Value) -> Result<Value, InvokeError> {
         match self.registry.invoke(function, payload) {
@@ -131,5 +142,69 @@ impl LocalFunctions {
                 format!("no local function {function}"),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn platform() -> LocalPlatform {
+        // Building touches no endpoint: a client that points nowhere will do.
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("local"))
+            .build();
+        LocalPlatform::new(
+            aws_sdk_dynamodb::Client::from_conf(config),
+            HubRef::default(),
+        )
+    }
+
+    fn project_template() -> String {
+        std::fs::read_to_string(local::workspace_root().join("template.yaml")).unwrap()
+    }
+
+    fn build_error(template: &Template) -> String {
+        match LocalFunctions::new(&platform(), template) {
+            Ok(_) => panic!("built without a setting"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[tokio::test]
+    async fn every_function_builds_from_the_template_and_an_unknown_one_is_not_found() {
+        let template = Template::parse(&project_template()).unwrap();
+        let functions = LocalFunctions::new(&platform(), &template).unwrap();
+        assert!(functions.names().any(|n| n == "ManageStateFunction"));
+        let err = functions
+            .invoke("NoSuchFunction", serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_type, "ResourceNotFoundException");
+    }
+
+    #[test]
+    fn a_missing_or_malformed_setting_names_the_function_and_the_variable() {
+        let text = project_template().replace(
+            "          CANCELLATION_GRACE_SECONDS: !Ref CancellationGraceSeconds\n",
+            "",
+        );
+        let err = build_error(&Template::parse(&text).unwrap());
+        assert!(
+            err.contains("ManageStateFunction")
+                && err.contains("CANCELLATION_GRACE_SECONDS is not set"),
+            "{err}"
+        );
+        let mut template = Template::parse(&project_template()).unwrap();
+        template
+            .set_parameter("OrderNumberResetHourUtc", "seven")
+            .unwrap();
+        let err = build_error(&template);
+        assert!(
+            err.contains("CountingFunction")
+                && err.contains("ORDER_NUMBER_RESET_HOUR_UTC is malformed"),
+            "{err}"
+        );
     }
 }

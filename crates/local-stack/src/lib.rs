@@ -29,10 +29,10 @@ use crate::functions::{LocalFunctions, LocalPlatform};
 use crate::hub::{Hub, HubRef, LocalTasks};
 use crate::outbox::{Outbox, RealtimeLog};
 use asl::{Engine, ExecutionStore, FileStore, MemoryStore, RealClock};
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use local::queue::LocalQueues;
 use local::template::EventSource;
 use local::{EmbeddedDynamo, Template};
-use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -212,29 +212,10 @@ async fn poll_queue(hub: Arc<Hub>, source: EventSource) {
             tokio::time::sleep(POLL_IDLE).await;
             continue;
         }
-        let records: Vec<Value> = batch
-            .iter()
-            .map(|m| {
-                json!({
-                    "messageId": m.message_id,
-                    "receiptHandle": m.receipt_handle,
-                    "body": m.body,
-                    "attributes": {
-                        "ApproximateReceiveCount": m.receive_count.to_string(),
-                        "SentTimestamp": m.sent_at_ms.to_string(),
-                    },
-                    "messageAttributes": {},
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": format!("arn:aws:sqs:local:000000000000:{}", source.source),
-                    "awsRegion": "local",
-                })
-            })
-            .collect();
+        let event = sqs_event(&source.source, &batch);
         let ids: Vec<&str> = batch.iter().map(|m| m.message_id.as_str()).collect();
         let span = tracing::info_span!("queue batch", queue = %source.source, function = %source.function, messages = ?ids);
-        let invocation = hub
-            .functions
-            .invoke(&source.function, json!({ "Records": records }));
+        let invocation = hub.functions.invoke_event(&source.function, &event);
         let failed: Vec<String> = match tracing::Instrument::instrument(invocation, span).await {
             Ok(response) => response["batchItemFailures"]
                 .as_array()
@@ -256,6 +237,32 @@ async fn poll_queue(hub: Arc<Hub>, source: EventSource) {
             }
         }
     }
+}
+
+/// The SQS event Lambda's event source mapping delivers for `batch` of queue `queue`.
+fn sqs_event(queue: &str, batch: &[local::queue::Received]) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records = batch
+        .iter()
+        .map(|m| {
+            let mut record = SqsMessage::default();
+            record.message_id = Some(m.message_id.clone());
+            record.receipt_handle = Some(m.receipt_handle.clone());
+            record.body = Some(m.body.clone());
+            record.attributes = [
+                ("ApproximateReceiveCount", m.receive_count.to_string()),
+                ("SentTimestamp", m.sent_at_ms.to_string()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+            record.event_source = Some("aws:sqs".to_owned());
+            record.event_source_arn = Some(format!("arn:aws:sqs:local:000000000000:{queue}"));
+            record.aws_region = Some("local".to_owned());
+            record
+        })
+        .collect();
+    event
 }
 
 /// dynoxide expires TTL items only when asked (reference/dynoxide.md §6).
