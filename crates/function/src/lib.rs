@@ -152,3 +152,74 @@ macro_rules! deserialize_by {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Deserialize)]
+    struct Order {
+        quantity: u32,
+    }
+
+    /// Doubles the quantity; refuses zero as the workflow's errors do.
+    struct Doubler;
+
+    impl Function for Doubler {
+        const NAME: &'static str = "DoublerFunction";
+        type Event = Order;
+        type Output = Value;
+
+        async fn handle(&self, event: Order, _: Context) -> Result<Value, FunctionError> {
+            if event.quantity == 0 {
+                return Err(
+                    TaskFailure::new(apigw::task::INVALID_INPUT, "nothing to double").into(),
+                );
+            }
+            Ok(json!({ "quantity": event.quantity * 2 }))
+        }
+    }
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn json_in_json_out_with_lambdas_error_names() {
+        let call = |payload| block_on(invoke_json(&Doubler, payload, Context::now()));
+        assert_eq!(call(json!({"quantity": 2})), Ok(json!({"quantity": 4})));
+        let err = call(json!({"quantity": 0})).unwrap_err();
+        assert_eq!(
+            (err.error_type.as_str(), err.message.as_str()),
+            ("InvalidInput", "nothing to double")
+        );
+        let err = call(json!({"quantity": "two"})).unwrap_err();
+        assert_eq!(err.error_type, "Runtime.UnmarshalError");
+        assert!(
+            err.message.starts_with("DoublerFunction: "),
+            "{}",
+            err.message
+        );
+        let diagnostic: lambda_runtime::Diagnostic = err.into();
+        assert_eq!(diagnostic.error_type, "Runtime.UnmarshalError");
+    }
+
+    #[test]
+    fn the_registry_invokes_by_name() {
+        let mut registry = Registry::new();
+        registry.insert(Doubler);
+        assert_eq!(registry.names().collect::<Vec<_>>(), ["DoublerFunction"]);
+        let out = block_on(
+            registry
+                .invoke("DoublerFunction", json!({"quantity": 1}))
+                .unwrap(),
+        );
+        assert_eq!(out, Ok(json!({"quantity": 2})));
+        assert!(registry.invoke("Other", json!({})).is_none());
+    }
+}

@@ -36,6 +36,11 @@ impl Registry {
         Registry::default()
     }
 
+    /// Registers a built function under its logical id.
+    pub fn insert<F: Function>(&mut self, function: F) {
+        self.functions.insert(F::NAME, Box::new(function));
+    }
+
     /// Builds `F` on `platform` with the settings read from `vars`, and registers it under
     /// its logical id. The error names the function and the variable.
     pub fn add<F: Build<P>, P: Platform>(
@@ -46,7 +51,7 @@ impl Registry {
         let built = <F::Settings as crate::Settings>::from_vars(vars)
             .and_then(|settings| F::build(settings, platform))
             .map_err(|e| SettingsError::Invalid(format!("{}: {e}", F::NAME)))?;
-        self.functions.insert(F::NAME, Box::new(built));
+        self.insert(built);
         Ok(())
     }
 
