@@ -4,8 +4,6 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-pub const DEFAULT_RESET_HOUR_UTC: u32 = 7;
-
 /// The business day `now` belongs to: days run from `reset_hour` UTC to `reset_hour` UTC.
 pub fn business_day(now: DateTime<Utc>, reset_hour_utc: u32) -> NaiveDate {
     (now - Duration::hours(i64::from(reset_hour_utc.min(23)))).date_naive()

@@ -1,145 +1,130 @@
-//! Every function of the template, wired to local adapters, invoked by logical id with the
-//! JSON event Lambda would deliver. These are the very handler functions the Lambda binaries
-//! run; only the adapters behind the ports differ.
+//! Every function of the template, built on the local platform and invoked by logical id with
+//! the JSON event Lambda would deliver. These are the very `Function` values the Lambda
+//! binaries run (`functions/*/src/main.rs`); only the platform's ports differ, and the settings
+//! come from each function's `Environment` in `template.yaml` instead of the process's.
 
-use crate::hub::{HubRef, LocalBus, LocalCallbacks, LocalRealtime, LocalStarter};
-use adapters::payment::LocalPaymentProvider;
-use adapters::{ApiOrderTable, ConfigTable, CounterTable, OrderTable, SlotTable, ValidatorTable};
-use apigw::task::TaskFailure;
-use domain::events::{Detail, WorkflowStarted};
-use domain::lifecycle::Pricing;
-use domain::numbering::DEFAULT_RESET_HOUR_UTC;
-use domain::qr::QrPolicy;
+use crate::StackError;
+use crate::hub::{
+    HubRef, LocalBus, LocalCallbacks, LocalRealtime, LocalRealtimeAccess, LocalStarter,
+};
+use function::{Build, Platform, Registry, Vars};
+use local::Template;
 use serde_json::Value;
 
 /// A function invocation that failed, as Lambda reports it (`errorType`, `errorMessage`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvokeError {
-    pub error_type: String,
-    pub message: String,
+pub use function::FunctionError as InvokeError;
+
+/// The ports of the local stack: the embedded DynamoDB, and the hub's bus, workflow engine and
+/// realtime broker.
+pub struct LocalPlatform {
+    dynamo: aws_sdk_dynamodb::Client,
+    hub: HubRef,
 }
 
-impl InvokeError {
-    fn new(error_type: impl Into<String>, message: impl Into<String>) -> Self {
-        InvokeError {
-            error_type: error_type.into(),
-            message: message.into(),
-        }
+impl LocalPlatform {
+    pub fn new(dynamo: aws_sdk_dynamodb::Client, hub: HubRef) -> Self {
+        LocalPlatform { dynamo, hub }
     }
 }
 
-impl From<TaskFailure> for InvokeError {
-    fn from(f: TaskFailure) -> Self {
-        InvokeError::new(f.error, f.cause)
+impl Platform for LocalPlatform {
+    type Bus = LocalBus;
+    type Callbacks = LocalCallbacks;
+    type Starter = LocalStarter;
+    type Realtime = LocalRealtime;
+
+    fn dynamo(&self) -> aws_sdk_dynamodb::Client {
+        self.dynamo.clone()
+    }
+
+    /// One local bus, whatever its name.
+    fn bus(&self, _bus_name: &str) -> LocalBus {
+        LocalBus(self.hub.clone())
+    }
+
+    fn callbacks(&self) -> LocalCallbacks {
+        LocalCallbacks(self.hub.clone())
+    }
+
+    /// One local workflow: the hub starts its executions.
+    fn starter(&self, _state_machine_arn: &str) -> LocalStarter {
+        LocalStarter(self.hub.clone())
+    }
+
+    fn realtime(&self, _endpoint_url: &str) -> LocalRealtime {
+        LocalRealtime(self.hub.clone())
+    }
+
+    /// No CloudFormation here: the local stack seeds the config rows when it starts.
+    fn answers_custom_resources(&self) -> bool {
+        false
     }
 }
 
-impl From<domain::AppError> for InvokeError {
-    fn from(e: domain::AppError) -> Self {
-        InvokeError::new("AppError", e.message())
+/// Realtime access has no identity pool to ask locally: the broker checks each connection's
+/// local token itself ([`LocalRealtimeAccess`]), so the function needs no settings here.
+impl Build<LocalPlatform> for realtime_access::RealtimeAccessFn<LocalRealtimeAccess> {
+    type Settings = ();
+
+    fn build((): (), _: &LocalPlatform) -> Result<Self, function::SettingsError> {
+        Ok(realtime_access::RealtimeAccessFn {
+            access: LocalRealtimeAccess,
+        })
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(what: &str, payload: Value) -> Result<T, InvokeError> {
-    serde_json::from_value(payload)
-        .map_err(|e| InvokeError::new("Runtime.UnmarshalError", format!("{what}: {e}")))
+/// Builds functions on the local platform with their template environment.
+struct Functions<'a> {
+    platform: &'a LocalPlatform,
+    template: &'a Template,
+    registry: Registry,
 }
 
-fn encode(v: impl serde::Serialize) -> Result<Value, InvokeError> {
-    serde_json::to_value(v).map_err(|e| InvokeError::new("Runtime.MarshalError", e.to_string()))
-}
-
-/// Settings the template passes to functions as environment variables.
-#[derive(Debug, Clone)]
-pub struct FunctionSettings {
-    pub qr: QrPolicy,
-    pub reset_hour_utc: u32,
-    pub grace_seconds: u64,
-    pub pricing: Pricing,
-}
-
-impl Default for FunctionSettings {
-    fn default() -> Self {
-        FunctionSettings {
-            qr: QrPolicy::default(),
-            reset_hour_utc: DEFAULT_RESET_HOUR_UTC,
-            grace_seconds: 30,
-            pricing: Pricing::default(),
-        }
+impl Functions<'_> {
+    fn add<F: Build<LocalPlatform>>(&mut self) -> Result<&mut Self, StackError> {
+        let vars: Vars = self
+            .template
+            .function_environment(F::NAME)?
+            .into_iter()
+            .collect();
+        self.registry
+            .add::<F, _>(self.platform, &vars)
+            .map_err(|e| StackError::Template(e.to_string()))?;
+        Ok(self)
     }
 }
 
 pub struct LocalFunctions {
-    config: ConfigTable,
-    validator: ValidatorTable,
-    counters: CounterTable,
-    order_manager: order_manager::OrderManager<
-        OrderTable,
-        ConfigTable,
-        LocalBus,
-        LocalCallbacks,
-        ApiOrderTable,
-    >,
-    manage_state: manage_state::ManageState<OrderTable, ConfigTable, LocalBus, SlotTable>,
-    payments: process_payment::ProcessPayment<OrderTable, LocalPaymentProvider>,
-    restaurant: send_to_restaurant::SendToRestaurant<OrderTable, ConfigTable, LocalBus>,
-    bus: LocalBus,
-    starter: LocalStarter,
-    realtime: LocalRealtime,
-    settings: FunctionSettings,
+    registry: Registry,
 }
 
-/// The logical ids this registry serves (those of template.yaml).
-pub const FUNCTIONS: [&str; 10] = [
-    "ConfigFunction",
-    "QrValidatorFunction",
-    "CountingFunction",
-    "OrderManagerFunction",
-    "ManageStateFunction",
-    "ProcessPaymentFunction",
-    "SendToRestaurantFunction",
-    "SqsPollerFunction",
-    "PublisherFunction",
-    "RealtimeAccessFunction",
-];
-
 impl LocalFunctions {
-    pub fn new(dynamo: aws_sdk_dynamodb::Client, hub: HubRef, settings: FunctionSettings) -> Self {
-        let orders = OrderTable::new(dynamo.clone(), "OrderTable");
-        let config = ConfigTable::new(dynamo.clone(), "ConfigTable");
-        let bus = LocalBus(hub.clone());
-        LocalFunctions {
-            validator: ValidatorTable::new(dynamo.clone(), "ValidatorTable"),
-            counters: CounterTable::new(dynamo.clone(), "CountingTable", "OrderTable"),
-            order_manager: order_manager::OrderManager {
-                orders: orders.clone(),
-                config: config.clone(),
-                bus: bus.clone(),
-                callbacks: LocalCallbacks(hub.clone()),
-                api_orders: ApiOrderTable::new(dynamo.clone(), "OrdersApiTable"),
-            },
-            manage_state: manage_state::ManageState {
-                orders: orders.clone(),
-                config: config.clone(),
-                bus: bus.clone(),
-                slots: SlotTable::new(dynamo.clone(), "CountingTable", "OrderTable"),
-                grace_seconds: settings.grace_seconds,
-            },
-            payments: process_payment::ProcessPayment {
-                orders: orders.clone(),
-                provider: LocalPaymentProvider::default(),
-            },
-            restaurant: send_to_restaurant::SendToRestaurant {
-                orders,
-                config: config.clone(),
-                bus: bus.clone(),
-            },
-            config,
-            bus,
-            starter: LocalStarter(hub.clone()),
-            realtime: LocalRealtime(hub),
-            settings,
-        }
+    /// Every function the local stack runs: one line each. (`AuthChallengeFunction` is not
+    /// here: its triggers belong to Cognito, which the local stack does not emulate.)
+    pub fn new(platform: &LocalPlatform, template: &Template) -> Result<Self, StackError> {
+        let mut f = Functions {
+            platform,
+            template,
+            registry: Registry::new(),
+        };
+        f.add::<config::Handler<LocalPlatform>>()?
+            .add::<qr_validator::Handler<LocalPlatform>>()?
+            .add::<counting::Handler>()?
+            .add::<order_manager::Handler<LocalPlatform>>()?
+            .add::<manage_state::Handler<LocalPlatform>>()?
+            .add::<process_payment::Handler>()?
+            .add::<send_to_restaurant::Handler<LocalPlatform>>()?
+            .add::<sqs_poller::Handler<LocalPlatform>>()?
+            .add::<publisher::Handler<LocalPlatform>>()?
+            .add::<realtime_access::RealtimeAccessFn<LocalRealtimeAccess>>()?;
+        Ok(LocalFunctions {
+            registry: f.registry,
+        })
+    }
+
+    /// The logical ids served.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.registry.names()
     }
 
     /// [`invoke`](Self::invoke) behind a named future type, for callers (bus deliveries) whose
@@ -152,83 +137,89 @@ impl LocalFunctions {
         Box::pin(self.invoke(function, payload))
     }
 
+    /// Invokes `function` with a typed event, serialised as Lambda would hand it over.
+    pub async fn invoke_event(
+        &self,
+        function: &str,
+        event: &impl serde::Serialize,
+    ) -> Result<Value, InvokeError> {
+        let payload = serde_json::to_value(event)
+            .map_err(|e| InvokeError::new("Runtime.MarshalError", e.to_string()))?;
+        self.invoke(function, payload).await
+    }
+
     /// Invokes `function` (a logical id) with `payload`, as Lambda would.
     pub async fn invoke(&self, function: &str, payload: Value) -> Result<Value, InvokeError> {
-        let now = chrono::Utc::now();
-        let now_ms = now.timestamp_millis();
-        match function {
-            "ConfigFunction" => match config::Invocation::classify(payload)? {
-                config::Invocation::Api(req) => {
-                    encode(config::handle_api(&req, &self.config).await)
-                }
-                config::Invocation::Stream(ev) => {
-                    encode(config::handle_stream(ev, &self.bus).await)
-                }
-                // No CloudFormation here: the local stack seeds the same rows when it starts.
-                config::Invocation::CustomResource(_) => Err(InvokeError::new(
-                    "Unsupported",
-                    "custom resources exist only in a deployed stack",
-                )),
-            },
-            "QrValidatorFunction" => {
-                let req: apigw::Request = decode("API Gateway event", payload)?;
-                encode(
-                    qr_validator::handle(
-                        &req,
-                        &self.validator,
-                        &self.bus,
-                        self.settings.qr,
-                        now_ms,
-                    )
-                    .await,
-                )
-            }
-            "CountingFunction" => {
-                Ok(
-                    counting::handle(&self.counters, payload, self.settings.reset_hour_utc, now)
-                        .await?,
-                )
-            }
-            "OrderManagerFunction" => match order_manager::Invocation::classify(payload)? {
-                order_manager::Invocation::Api(req) => {
-                    encode(self.order_manager.handle(&req, now_ms).await)
-                }
-                order_manager::Invocation::Bus {
-                    detail_type,
-                    detail,
-                } => {
-                    if detail_type == WorkflowStarted::DETAIL_TYPE {
-                        self.order_manager
-                            .on_workflow_started(&detail, now_ms)
-                            .await?;
-                    }
-                    Ok(Value::Null)
-                }
-            },
-            "ManageStateFunction" => Ok(self.manage_state.handle(payload, now_ms).await?),
-            "ProcessPaymentFunction" => Ok(self.payments.handle(payload, now_ms).await?),
-            "SendToRestaurantFunction" => Ok(self.restaurant.handle(payload, now_ms).await?),
-            "SqsPollerFunction" => match sqs_poller::Invocation::classify(payload)? {
-                sqs_poller::Invocation::Queue(batch) => encode(
-                    sqs_poller::handle(batch, &self.starter, self.settings.pricing, now_ms).await,
-                ),
-                sqs_poller::Invocation::Stream(rows) => {
-                    encode(sqs_poller::handle_stream(rows, &self.starter).await)
-                }
-            },
-            "PublisherFunction" => {
-                let event = decode("EventBridge event", payload)?;
-                let published = publisher::handle(event, &self.realtime).await?;
-                Ok(serde_json::json!({ "published": published }))
-            }
-            "RealtimeAccessFunction" => {
-                let req: apigw::Request = decode("API Gateway event", payload)?;
-                encode(realtime_access::handle(&req, &crate::hub::LocalRealtimeAccess).await)
-            }
-            other => Err(InvokeError::new(
+        match self.registry.invoke(function, payload) {
+            Some(invocation) => invocation.await,
+            None => Err(InvokeError::new(
                 "ResourceNotFoundException",
-                format!("no local function {other}"),
+                format!("no local function {function}"),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn platform() -> LocalPlatform {
+        // Building touches no endpoint: a client that points nowhere will do.
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("local"))
+            .build();
+        LocalPlatform::new(
+            aws_sdk_dynamodb::Client::from_conf(config),
+            HubRef::default(),
+        )
+    }
+
+    fn project_template() -> String {
+        std::fs::read_to_string(local::workspace_root().join("template.yaml")).unwrap()
+    }
+
+    fn build_error(template: &Template) -> String {
+        match LocalFunctions::new(&platform(), template) {
+            Ok(_) => panic!("built without a setting"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[tokio::test]
+    async fn every_function_builds_from_the_template_and_an_unknown_one_is_not_found() {
+        let template = Template::parse(&project_template()).unwrap();
+        let functions = LocalFunctions::new(&platform(), &template).unwrap();
+        assert!(functions.names().any(|n| n == "ManageStateFunction"));
+        let err = functions
+            .invoke("NoSuchFunction", serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_type, "ResourceNotFoundException");
+    }
+
+    #[test]
+    fn a_missing_or_malformed_setting_names_the_function_and_the_variable() {
+        let text = project_template().replace(
+            "          CANCELLATION_GRACE_SECONDS: !Ref CancellationGraceSeconds\n",
+            "",
+        );
+        let err = build_error(&Template::parse(&text).unwrap());
+        assert!(
+            err.contains("ManageStateFunction")
+                && err.contains("CANCELLATION_GRACE_SECONDS is not set"),
+            "{err}"
+        );
+        let mut template = Template::parse(&project_template()).unwrap();
+        template
+            .set_parameter("OrderNumberResetHourUtc", "seven")
+            .unwrap();
+        let err = build_error(&template);
+        assert!(
+            err.contains("CountingFunction")
+                && err.contains("ORDER_NUMBER_RESET_HOUR_UTC is malformed"),
+            "{err}"
+        );
     }
 }

@@ -8,6 +8,8 @@ use crate::deliveries::{self, Delivery};
 use crate::functions::LocalFunctions;
 use crate::outbox::{Outbox, RealtimeLog};
 use asl::{BoxFuture, Engine, EngineError, TaskCall, TaskError, TaskHandler};
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use chrono::Timelike;
 use domain::AppError;
 use domain::events::{EVENT_SOURCE, Event};
 use domain::ports::{CallbackError, EventBus, Realtime, Started, TaskCallbacks, WorkflowStarter};
@@ -56,17 +58,8 @@ impl Hub {
         detail: Value,
     ) -> Result<String, AppError> {
         let id = uuid::Uuid::new_v4().to_string();
-        let envelope = json!({
-            "version": "0",
-            "id": id,
-            "detail-type": detail_type,
-            "source": source,
-            "account": "000000000000",
-            "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            "region": "local",
-            "resources": [],
-            "detail": detail,
-        });
+        let envelope = serde_json::to_value(envelope(&id, source, detail_type, detail))
+            .map_err(|e| AppError::internal(format!("encoding an event: {e}")))?;
         tracing::debug!(detail_type, "event on the bus");
         for rule in self.rules.iter().filter(|r| r.matches(&envelope)) {
             for target in &rule.targets {
@@ -98,6 +91,21 @@ impl Hub {
         }
         Ok(id)
     }
+}
+
+/// The event EventBridge delivers to its targets (its time to the second, as EventBridge's).
+fn envelope(id: &str, source: &str, detail_type: &str, detail: Value) -> EventBridgeEvent<Value> {
+    let mut event = EventBridgeEvent::default();
+    event.version = Some("0".to_owned());
+    event.id = Some(id.to_owned());
+    event.detail_type = detail_type.to_owned();
+    event.source = source.to_owned();
+    event.account = Some("000000000000".to_owned());
+    event.time = chrono::Utc::now().with_nanosecond(0);
+    event.region = Some("local".to_owned());
+    event.resources = Some(Vec::new());
+    event.detail = detail;
+    event
 }
 
 /// The event bus port on the local bus.

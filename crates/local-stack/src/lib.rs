@@ -22,19 +22,18 @@ pub mod mqtt;
 pub mod outbox;
 pub mod redact;
 pub mod streams;
-pub mod template;
 pub mod web;
 
 pub use web::{auth_key, serve};
 
-use crate::functions::LocalFunctions;
+use crate::functions::{LocalFunctions, LocalPlatform};
 use crate::hub::{Hub, HubRef, LocalTasks};
 use crate::outbox::{Outbox, RealtimeLog};
 use asl::{Engine, ExecutionStore, FileStore, MemoryStore, RealClock};
-use local::EmbeddedDynamo;
-use local::queue::{LocalQueues, queue_specs};
-use local::rules::rules_from_template;
-use serde_json::{Value, json};
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use local::queue::LocalQueues;
+use local::template::EventSource;
+use local::{EmbeddedDynamo, Template};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,6 +73,8 @@ impl Default for StackOptions {
 
 pub struct Stack {
     pub hub: Arc<Hub>,
+    /// `template.yaml`, read once at start; every emulator took its part from it.
+    pub template: Arc<Template>,
     pub dynamo: EmbeddedDynamo,
     background: Vec<JoinHandle<()>>,
 }
@@ -83,8 +84,7 @@ const POLL_IDLE: Duration = Duration::from_millis(50);
 
 impl Stack {
     pub async fn start(options: StackOptions) -> Result<Stack, StackError> {
-        let root = local::workspace_root();
-        let template = std::fs::read_to_string(root.join("template.yaml"))?;
+        let template = Arc::new(Template::load()?);
         if let Some(dir) = &options.data_dir {
             std::fs::create_dir_all(dir)?;
         }
@@ -95,13 +95,11 @@ impl Stack {
             }
             None => EmbeddedDynamo::start_in_memory().await?,
         };
-        dynamo
-            .provision(&local::table_specs(&template)?, str::to_owned)
-            .await?;
+        dynamo.provision(&template.tables()?, str::to_owned).await?;
         let client = dynamo.client();
 
-        let rules = rules_from_template(&template)?;
-        let mut specs = queue_specs(&template)?;
+        let rules = template.rules();
+        let mut specs = template.queues();
         let template_queues: Vec<String> = specs.iter().map(|q| q.logical_id.clone()).collect();
         let delivery_specs =
             deliveries::queue_specs(&rules, |id| template_queues.iter().any(|q| q == id));
@@ -127,18 +125,17 @@ impl Stack {
                 .store(store)
                 .build(),
         );
-        let definition =
-            std::fs::read_to_string(root.join("statemachine/order-processor.asl.json"))?;
-        let substitutions = template::local_substitutions(&template)?;
-        let definition = asl::substitute(&definition, &substitutions)
+        let machine = template.state_machine()?;
+        let definition = std::fs::read_to_string(&machine.definition_path)?;
+        let definition = asl::substitute(&definition, &machine.substitutions)
             .map_err(|e| StackError::Workflow(e.to_string()))?;
         let state_machine_arn = engine
             .create_state_machine("OrderProcessor", &definition)
             .map_err(|e| StackError::Workflow(e.to_string()))?;
 
-        let settings = template::function_settings(&template)?;
+        let platform = LocalPlatform::new(client, hub_ref.clone());
         let hub = Arc::new(Hub {
-            functions: LocalFunctions::new(client, hub_ref.clone(), settings),
+            functions: LocalFunctions::new(&platform, &template)?,
             rules,
             queues,
             engine: engine.clone(),
@@ -156,7 +153,7 @@ impl Stack {
             tracing::info!(resumed, "resumed running order workflows");
         }
         let mut background = Vec::new();
-        for source in template::sqs_sources(&template)? {
+        for source in template.sqs_sources() {
             background.push(tokio::spawn(poll_queue(hub.clone(), source)));
         }
         for function in delivered {
@@ -165,7 +162,7 @@ impl Stack {
                 function,
             )));
         }
-        for source in template::stream_sources(&template)? {
+        for source in template.stream_sources() {
             // Opened before start() returns: every change from now on is delivered.
             let cursor = options
                 .data_dir
@@ -179,6 +176,7 @@ impl Stack {
         background.push(tokio::spawn(sweep_ttl(dynamo.database().clone())));
         Ok(Stack {
             hub,
+            template,
             dynamo,
             background,
         })
@@ -196,7 +194,7 @@ impl Stack {
 /// Feeds a queue to the function that consumes it, like Lambda's SQS event source mapping:
 /// batches, partial batch failures (failed messages return after the visibility timeout),
 /// deletes what succeeded.
-async fn poll_queue(hub: Arc<Hub>, source: template::EventSource) {
+async fn poll_queue(hub: Arc<Hub>, source: EventSource) {
     loop {
         let now = chrono::Utc::now().timestamp_millis();
         let batch = match hub
@@ -215,29 +213,10 @@ async fn poll_queue(hub: Arc<Hub>, source: template::EventSource) {
             tokio::time::sleep(POLL_IDLE).await;
             continue;
         }
-        let records: Vec<Value> = batch
-            .iter()
-            .map(|m| {
-                json!({
-                    "messageId": m.message_id,
-                    "receiptHandle": m.receipt_handle,
-                    "body": m.body,
-                    "attributes": {
-                        "ApproximateReceiveCount": m.receive_count.to_string(),
-                        "SentTimestamp": m.sent_at_ms.to_string(),
-                    },
-                    "messageAttributes": {},
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": format!("arn:aws:sqs:local:000000000000:{}", source.source),
-                    "awsRegion": "local",
-                })
-            })
-            .collect();
+        let event = sqs_event(&source.source, &batch);
         let ids: Vec<&str> = batch.iter().map(|m| m.message_id.as_str()).collect();
         let span = tracing::info_span!("queue batch", queue = %source.source, function = %source.function, messages = ?ids);
-        let invocation = hub
-            .functions
-            .invoke(&source.function, json!({ "Records": records }));
+        let invocation = hub.functions.invoke_event(&source.function, &event);
         let failed: Vec<String> = match tracing::Instrument::instrument(invocation, span).await {
             Ok(response) => response["batchItemFailures"]
                 .as_array()
@@ -259,6 +238,32 @@ async fn poll_queue(hub: Arc<Hub>, source: template::EventSource) {
             }
         }
     }
+}
+
+/// The SQS event Lambda's event source mapping delivers for `batch` of queue `queue`.
+fn sqs_event(queue: &str, batch: &[local::queue::Received]) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    event.records = batch
+        .iter()
+        .map(|m| {
+            let mut record = SqsMessage::default();
+            record.message_id = Some(m.message_id.clone());
+            record.receipt_handle = Some(m.receipt_handle.clone());
+            record.body = Some(m.body.clone());
+            record.attributes = [
+                ("ApproximateReceiveCount", m.receive_count.to_string()),
+                ("SentTimestamp", m.sent_at_ms.to_string()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+            record.event_source = Some("aws:sqs".to_owned());
+            record.event_source_arn = Some(format!("arn:aws:sqs:local:000000000000:{queue}"));
+            record.aws_region = Some("local".to_owned());
+            record
+        })
+        .collect();
+    event
 }
 
 /// dynoxide expires TTL items only when asked (reference/dynoxide.md §6).

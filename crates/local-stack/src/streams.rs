@@ -8,7 +8,7 @@
 //! it, since its new row is what starts its workflow.
 
 use crate::hub::Hub;
-use crate::template::EventSource;
+use local::template::EventSource;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -95,9 +95,7 @@ pub fn app_with_throttle(
     auth: &LocalAuth,
     throttle: Option<Throttle>,
 ) -> Result<axum::Router, GatewayError> {
-    let template = std::fs::read_to_string(local::workspace_root().join("template.yaml"))
-        .map_err(|e| GatewayError::Template(e.to_string()))?;
-    let spec = ApiSpec::from_template(&template)?;
+    let spec = ApiSpec::from_template_document(stack.template.document(), None)?;
     let document = Arc::new(spec.document().clone());
     let mut config = GatewayConfig::new(spec, auth.clone());
     if let Some(t) = throttle {

@@ -7,10 +7,12 @@ pub mod gateway;
 pub mod queue;
 pub mod rules;
 pub mod tables;
+pub mod template;
 pub mod testing;
 
 pub use dynamo::EmbeddedDynamo;
 pub use tables::{TableSpec, table_specs};
+pub use template::Template;
 
 use std::path::PathBuf;
 

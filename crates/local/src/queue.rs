@@ -7,7 +7,7 @@
 //! dead-letter queue). Queue settings come from the template's `AWS::SQS::Queue` resources.
 
 use crate::LocalError;
-use crate::rules::logical_id;
+use crate::template::{Template, logical_id};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
@@ -27,13 +27,16 @@ pub struct QueueSpec {
     pub redrive: Option<(String, u32)>,
 }
 
-/// Every `AWS::SQS::Queue` in the template.
+/// Every `AWS::SQS::Queue` in the template (parsing it: the local stack uses
+/// [`Template::queues`]).
 pub fn queue_specs(template_yaml: &str) -> Result<Vec<QueueSpec>, LocalError> {
+    Ok(Template::parse(template_yaml)?.queues())
+}
+
+/// Every `AWS::SQS::Queue` of `template`.
+pub(crate) fn specs(template: &Template) -> Vec<QueueSpec> {
     let mut specs = Vec::new();
-    for (id, res) in &crate::template_resources(template_yaml)? {
-        if res["Type"].as_str() != Some("AWS::SQS::Queue") {
-            continue;
-        }
+    for (id, res) in template.resources_of_type("AWS::SQS::Queue") {
         let props = &res["Properties"];
         let secs = props["VisibilityTimeout"].as_u64().unwrap_or(30);
         let redrive = props.get("RedrivePolicy").and_then(|r| {
@@ -44,12 +47,12 @@ pub fn queue_specs(template_yaml: &str) -> Result<Vec<QueueSpec>, LocalError> {
             Some((dlq, u32::try_from(max).unwrap_or(u32::MAX)))
         });
         specs.push(QueueSpec {
-            logical_id: id.as_str().unwrap_or_default().to_owned(),
+            logical_id: id.to_owned(),
             visibility_timeout: Duration::from_secs(secs),
             redrive,
         });
     }
-    Ok(specs)
+    specs
 }
 
 /// A message as received.

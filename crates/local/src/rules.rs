@@ -7,6 +7,7 @@
 //! finds the function or queue to deliver to.
 
 use crate::LocalError;
+use crate::template::{Template, logical_id};
 use serde_json::Value;
 
 /// One rule: a pattern and where matching events go.
@@ -41,7 +42,7 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    fn from_template(v: &serde_yaml::Value) -> RetryPolicy {
+    fn from_template(v: &Value) -> RetryPolicy {
         let d = RetryPolicy::default();
         RetryPolicy {
             max_attempts: v["MaximumRetryAttempts"]
@@ -61,26 +62,26 @@ impl Rule {
     }
 }
 
-/// Every rule the template declares.
+/// Every rule the template declares (parsing it: the local stack uses [`Template::rules`]).
 pub fn rules_from_template(template_yaml: &str) -> Result<Vec<Rule>, LocalError> {
-    let resources = crate::template_resources(template_yaml)?;
+    Ok(Template::parse(template_yaml)?.rules())
+}
+
+/// Every rule of `template`.
+pub(crate) fn rules(template: &Template) -> Vec<Rule> {
     let mut rules = Vec::new();
-    for (id, res) in &resources {
-        let id = id.as_str().unwrap_or_default();
-        match res.get("Type").and_then(|t| t.as_str()) {
+    for (id, res) in template.resources() {
+        match res["Type"].as_str() {
             Some("AWS::Events::Rule") => {
                 let props = &res["Properties"];
                 if props.get("EventPattern").is_none() {
                     continue; // a scheduled rule
                 }
-                let targets: Vec<&serde_yaml::Value> = props["Targets"]
-                    .as_sequence()
-                    .into_iter()
-                    .flatten()
-                    .collect();
+                let targets: Vec<&Value> =
+                    props["Targets"].as_array().into_iter().flatten().collect();
                 rules.push(Rule {
                     name: id.to_owned(),
-                    pattern: to_json(&props["EventPattern"])?,
+                    pattern: plain(&props["EventPattern"]),
                     targets: targets
                         .iter()
                         .filter_map(|t| logical_id(&t["Arn"]))
@@ -93,7 +94,7 @@ pub fn rules_from_template(template_yaml: &str) -> Result<Vec<Rule>, LocalError>
             }
             Some("AWS::Serverless::Function") => {
                 for (ev_name, ev) in res["Properties"]["Events"]
-                    .as_mapping()
+                    .as_object()
                     .into_iter()
                     .flatten()
                 {
@@ -102,8 +103,8 @@ pub fn rules_from_template(template_yaml: &str) -> Result<Vec<Rule>, LocalError>
                         && ev["Properties"].get("Pattern").is_some()
                     {
                         rules.push(Rule {
-                            name: format!("{id}.{}", ev_name.as_str().unwrap_or_default()),
-                            pattern: to_json(&ev["Properties"]["Pattern"])?,
+                            name: format!("{id}.{ev_name}"),
+                            pattern: plain(&ev["Properties"]["Pattern"]),
                             targets: vec![id.to_owned()],
                             retry: RetryPolicy::from_template(&ev["Properties"]["RetryPolicy"]),
                         });
@@ -113,56 +114,22 @@ pub fn rules_from_template(template_yaml: &str) -> Result<Vec<Rule>, LocalError>
             _ => {}
         }
     }
-    Ok(rules)
+    rules
 }
 
-/// The logical id an ARN reference points at: `!GetAtt X.Arn`, `{"Fn::GetAtt": [X, Arn]}`,
-/// `!Ref X`.
-pub fn logical_id(v: &serde_yaml::Value) -> Option<String> {
-    use serde_yaml::Value as Y;
+/// A pattern with each intrinsic replaced by its plain argument (e.g. a `!Ref` to the bus
+/// name parameter is not a pattern field we match on).
+fn plain(v: &Value) -> Value {
     match v {
-        Y::Tagged(t) => match t.tag.to_string().as_str() {
-            "!GetAtt" => match &t.value {
-                Y::String(s) => s.split('.').next().map(str::to_owned),
-                Y::Sequence(seq) => seq.first().and_then(|x| x.as_str()).map(str::to_owned),
-                _ => None,
-            },
-            "!Ref" => t.value.as_str().map(str::to_owned),
-            _ => None,
+        Value::Array(items) => Value::Array(items.iter().map(plain).collect()),
+        Value::Object(m) => match m.iter().next() {
+            Some((k, inner)) if m.len() == 1 && (k == "Ref" || k.starts_with("Fn::")) => {
+                plain(inner)
+            }
+            _ => Value::Object(m.iter().map(|(k, v)| (k.clone(), plain(v))).collect()),
         },
-        Y::Mapping(m) => {
-            if let Some(g) = m.get("Fn::GetAtt") {
-                return match g {
-                    Y::Sequence(seq) => seq.first().and_then(|x| x.as_str()).map(str::to_owned),
-                    Y::String(s) => s.split('.').next().map(str::to_owned),
-                    _ => None,
-                };
-            }
-            m.get("Ref").and_then(|r| r.as_str()).map(str::to_owned)
-        }
-        _ => None,
+        other => other.clone(),
     }
-}
-
-/// YAML to JSON; tags (intrinsics) inside a pattern become their plain value (e.g. a `!Ref` to
-/// the bus name parameter is not a pattern field we match on).
-fn to_json(v: &serde_yaml::Value) -> Result<Value, LocalError> {
-    use serde_yaml::Value as Y;
-    Ok(match v {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(*b),
-        Y::Number(n) => serde_json::to_value(n).map_err(|e| LocalError::Template(e.to_string()))?,
-        Y::String(s) => Value::String(s.clone()),
-        Y::Sequence(seq) => Value::Array(seq.iter().map(to_json).collect::<Result<_, _>>()?),
-        Y::Mapping(m) => {
-            let mut out = serde_json::Map::new();
-            for (k, v) in m {
-                out.insert(k.as_str().unwrap_or_default().to_owned(), to_json(v)?);
-            }
-            Value::Object(out)
-        }
-        Y::Tagged(t) => to_json(&t.value)?,
-    })
 }
 
 /// EventBridge pattern matching, for the operators the template uses and the common ones:

@@ -2,6 +2,7 @@
 //! the tables, keys and indexes that AWS gets.
 
 use crate::LocalError;
+use crate::template::Template;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
@@ -72,23 +73,23 @@ pub struct TtlSpec {
     pub enabled: bool,
 }
 
-/// Every `AWS::DynamoDB::Table` in the template (CloudFormation tags such as `!Ref` elsewhere
-/// in the document are tolerated and ignored).
+/// Every `AWS::DynamoDB::Table` in the template (parsing it: the local stack uses
+/// [`Template::tables`]).
 pub fn table_specs(template_yaml: &str) -> Result<Vec<TableSpec>, LocalError> {
-    let resources = crate::template_resources(template_yaml)?;
+    Template::parse(template_yaml)?.tables()
+}
+
+/// Every `AWS::DynamoDB::Table` of `template`.
+pub(crate) fn specs(template: &Template) -> Result<Vec<TableSpec>, LocalError> {
     let mut specs = Vec::new();
-    for (id, res) in &resources {
-        if res.get("Type").and_then(|t| t.as_str()) != Some("AWS::DynamoDB::Table") {
-            continue;
-        }
-        let id = id.as_str().unwrap_or_default().to_owned();
+    for (id, res) in template.resources_of_type("AWS::DynamoDB::Table") {
         let props = res
             .get("Properties")
             .cloned()
             .ok_or_else(|| LocalError::Template(format!("{id} has no Properties")))?;
-        let mut spec: TableSpec = serde_yaml::from_value(props)
+        let mut spec: TableSpec = serde_json::from_value(props)
             .map_err(|e| LocalError::Template(format!("{id}: {e}")))?;
-        spec.logical_id = id;
+        spec.logical_id = id.to_owned();
         specs.push(spec);
     }
     Ok(specs)

@@ -22,6 +22,9 @@ pub mod signup;
 pub mod sns;
 pub mod verify;
 
+mod handler;
+pub use handler::{AuthChallenge, Handler};
+
 use aws_lambda_events::event::cognito::{
     CognitoEventUserPoolsCreateAuthChallenge, CognitoEventUserPoolsDefineAuthChallenge,
     CognitoEventUserPoolsPreSignup, CognitoEventUserPoolsVerifyAuthChallenge,

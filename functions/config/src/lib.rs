@@ -8,6 +8,8 @@
 //! * the `ConfigSeed` custom resource: CloudFormation's create/update/delete ([`custom_resource`]).
 
 pub mod custom_resource;
+mod handler;
+pub use handler::{Config, Handler, Output, Settings};
 pub mod https;
 
 use apigw::{Request, Response};

@@ -6,6 +6,9 @@
 //! transaction that moves the counter, and an order that has a number gets that one back. So a
 //! retried task, an SDK retry or a resumed execution neither skips nor doubles a number.
 
+mod handler;
+pub use handler::{Counting, Handler, Settings};
+
 use apigw::task::{INVALID_INPUT, TaskFailure};
 use chrono::{DateTime, Utc};
 use domain::AppError;

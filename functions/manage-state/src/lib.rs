@@ -25,6 +25,9 @@
 //! One domain state, two views: the result carries both `state` (CREATED/COMPLETED/CANCELLED/
 //! FAILED) and `status` (ORDER_APP's PENDING/SUCCESS/FAILURE).
 
+mod handler;
+pub use handler::{Handler, Settings};
+
 use apigw::task::{INVALID_INPUT, TaskFailure};
 use domain::AppError;
 use domain::lifecycle::{OrderRequest, Outcome, notification};

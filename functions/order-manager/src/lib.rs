@@ -35,7 +35,9 @@ use domain::ports::{
 };
 use domain::{AppError, Caller, OrderId};
 
+mod handler;
 pub mod orders_api;
+pub use handler::{Handler, Output, Settings};
 use serde_json::{Value, json};
 
 /// Default and largest page of `GET /orders` and `GET /myOrders`.

@@ -11,6 +11,9 @@
 //! recorded on it (not refunded here), so that path sees it. `refund` refunds only a finished,
 //! not completed, order, and records the refund on the row with a conditional write.
 
+mod handler;
+pub use handler::{Handler, Settings};
+
 use apigw::task::{INVALID_INPUT, ORDER_CLOSED, PAYMENT_DECLINED, TRANSIENT, TaskFailure};
 use domain::AppError;
 use domain::lifecycle::Payment;

@@ -26,6 +26,9 @@
 //! status or adds an order by id), but a retried message can arrive after a newer one about
 //! the same order.
 
+mod handler;
+pub use handler::{Handler, Published, Publisher, Settings};
+
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use domain::AppError;
 use domain::events::EVENT_SOURCE;

@@ -6,6 +6,9 @@
 //!   decrement (never more uses than the code has, whatever the concurrency), mints an order id
 //!   and emits `Validator.NewOrder`, which starts the order's workflow.
 
+mod handler;
+pub use handler::{Handler, QrValidator, Settings};
+
 use apigw::{Request, Response};
 use domain::events::{Detail, ValidatorNewOrder};
 use domain::ports::{Consume, EventBus, QrBuckets};

@@ -18,6 +18,10 @@
 //! stack the broker checks the local token itself (`crates/local-stack/src/mqtt`), so the
 //! local grant has nothing to attach and names the identity `local:<sub>`.
 
+mod handler;
+
+pub use handler::{Handler, RealtimeAccessFn, Settings};
+
 use apigw::{Request, Response};
 use domain::AppError;
 use domain::ports::RealtimeAccess;

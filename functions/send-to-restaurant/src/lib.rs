@@ -10,6 +10,9 @@
 //!   complete or cancel resumes the workflow.
 //! * Called without (direct orders, plain `lambda:invoke`): acceptance is the whole step.
 
+mod handler;
+pub use handler::{Handler, Settings};
+
 use apigw::task::{INVALID_INPUT, ORDER_CLOSED, RESTAURANT_REJECTED, TaskFailure};
 use domain::events::{Detail, ManagerWaitingCompletion, ProcessorWaitingCompletion};
 use domain::lifecycle::Channel;

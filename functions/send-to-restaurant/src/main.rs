@@ -1,26 +1,3 @@
-use adapters::{ConfigTable, EventBridgeBus, OrderTable, aws};
-use lambda_runtime::{Error, LambdaEvent, service_fn};
-use send_to_restaurant::SendToRestaurant;
-use serde_json::Value;
-
-#[tokio::main]
-async fn main() -> Result<(), Error> {
-    apigw::init_tracing();
-    let sdk = aws::load().await;
-    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
-    let handler = SendToRestaurant {
-        orders: OrderTable::new(dynamo.clone(), aws::env("ORDER_TABLE")?),
-        config: ConfigTable::new(dynamo, aws::env("CONFIG_TABLE")?),
-        bus: EventBridgeBus::new(
-            aws_sdk_eventbridge::Client::new(&sdk),
-            aws::env("EVENT_BUS_NAME")?,
-        ),
-    };
-    let handler = &handler;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handler
-            .handle(event.payload, chrono::Utc::now().timestamp_millis())
-            .await
-    }))
-    .await
+fn main() -> Result<(), lambda_runtime::Error> {
+    function::run::<send_to_restaurant::Handler<function::AwsPlatform>>()
 }

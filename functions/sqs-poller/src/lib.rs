@@ -19,6 +19,9 @@
 //!   queue after `maxReceiveCount` receives; that is where an operator finds it, with the
 //!   reason in this function's error log under its message id.
 
+mod handler;
+pub use handler::{Handler, Output, Settings, SqsPoller};
+
 use aws_lambda_events::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};

@@ -173,7 +173,15 @@ impl ApiSpec {
     fn from_template_inner(yaml: &str, wanted: Option<&str>) -> Result<ApiSpec, GatewayError> {
         let raw: serde_yaml::Value =
             serde_yaml::from_str(yaml).map_err(|e| GatewayError::Template(e.to_string()))?;
-        let doc = yaml_to_json(&raw);
+        Self::from_template_document(&yaml_to_json(&raw), wanted)
+    }
+
+    /// The REST API (`wanted`, or the only one) of a template already read as JSON with its
+    /// intrinsics in long form ([`crate::Template::document`]).
+    pub fn from_template_document(
+        doc: &Value,
+        wanted: Option<&str>,
+    ) -> Result<ApiSpec, GatewayError> {
         let empty = Map::new();
         let params = doc
             .get("Parameters")
