@@ -5,6 +5,7 @@
 //! an SDK client is cheap (it is an `Arc`).
 
 pub mod aws;
+pub mod carts;
 pub mod counters;
 pub mod dynamo;
 pub mod eventbridge;
@@ -13,14 +14,17 @@ pub mod iot;
 pub mod memory;
 pub mod orders_api;
 pub mod payment;
+pub mod products;
 pub mod sfn;
 pub mod slots;
 pub mod starter;
 
+pub use carts::CartTable;
 pub use counters::CounterTable;
 pub use dynamo::{ConfigTable, OrderTable, ValidatorTable};
 pub use eventbridge::EventBridgeBus;
 pub use orders_api::ApiOrderTable;
+pub use products::ProductTable;
 pub use sfn::StepFunctionsCallbacks;
 pub use slots::SlotTable;
 

@@ -4,7 +4,10 @@
 
 use crate::hub::{HubRef, LocalBus, LocalCallbacks, LocalRealtime, LocalStarter};
 use adapters::payment::LocalPaymentProvider;
-use adapters::{ApiOrderTable, ConfigTable, CounterTable, OrderTable, SlotTable, ValidatorTable};
+use adapters::{
+    ApiOrderTable, CartTable, ConfigTable, CounterTable, OrderTable, ProductTable, SlotTable,
+    ValidatorTable,
+};
 use apigw::task::TaskFailure;
 use domain::events::{Detail, WorkflowStarted};
 use domain::lifecycle::Pricing;
@@ -56,6 +59,10 @@ pub struct FunctionSettings {
     pub reset_hour_utc: u32,
     pub grace_seconds: u64,
     pub pricing: Pricing,
+    /// Where product images are served (the stack's `/assets`).
+    pub assets_base_url: String,
+    /// How long a cart line holds its stock (scaled like every wait by the stack).
+    pub cart_hold_ms: i64,
 }
 
 impl Default for FunctionSettings {
@@ -65,6 +72,8 @@ impl Default for FunctionSettings {
             reset_hour_utc: DEFAULT_RESET_HOUR_UTC,
             grace_seconds: 30,
             pricing: Pricing::default(),
+            assets_base_url: "/assets".to_owned(),
+            cart_hold_ms: 15 * 60_000,
         }
     }
 }
@@ -83,6 +92,8 @@ pub struct LocalFunctions {
     manage_state: manage_state::ManageState<OrderTable, ConfigTable, LocalBus, SlotTable>,
     payments: process_payment::ProcessPayment<OrderTable, LocalPaymentProvider>,
     restaurant: send_to_restaurant::SendToRestaurant<OrderTable, ConfigTable, LocalBus>,
+    catalog: catalog::Catalog<ProductTable>,
+    cart: cart::Cart<CartTable, ProductTable>,
     bus: LocalBus,
     starter: LocalStarter,
     realtime: LocalRealtime,
@@ -90,7 +101,7 @@ pub struct LocalFunctions {
 }
 
 /// The logical ids this registry serves (those of template.yaml).
-pub const FUNCTIONS: [&str; 9] = [
+pub const FUNCTIONS: [&str; 11] = [
     "ConfigFunction",
     "QrValidatorFunction",
     "CountingFunction",
@@ -100,6 +111,8 @@ pub const FUNCTIONS: [&str; 9] = [
     "SendToRestaurantFunction",
     "SqsPollerFunction",
     "PublisherFunction",
+    "CatalogFunction",
+    "CartFunction",
 ];
 
 impl LocalFunctions {
@@ -127,6 +140,15 @@ impl LocalFunctions {
             payments: process_payment::ProcessPayment {
                 orders: orders.clone(),
                 provider: LocalPaymentProvider::default(),
+            },
+            catalog: catalog::Catalog {
+                products: ProductTable::new(dynamo.clone(), "ProductsTable"),
+                assets_base_url: settings.assets_base_url.clone(),
+            },
+            cart: cart::Cart {
+                carts: CartTable::new(dynamo.clone(), "CartTable", "ProductsTable"),
+                products: ProductTable::new(dynamo.clone(), "ProductsTable"),
+                hold_ms: settings.cart_hold_ms,
             },
             restaurant: send_to_restaurant::SendToRestaurant {
                 orders,
@@ -220,6 +242,16 @@ impl LocalFunctions {
                 let published = publisher::handle(event, &self.realtime).await?;
                 Ok(serde_json::json!({ "published": published }))
             }
+            "CatalogFunction" => {
+                let req: apigw::Request = decode("API Gateway event", payload)?;
+                encode(self.catalog.handle(&req).await)
+            }
+            "CartFunction" => match cart::Invocation::classify(payload)? {
+                cart::Invocation::Api(req) => encode(self.cart.handle(&req, now_ms).await),
+                cart::Invocation::Sweep => {
+                    Ok(serde_json::json!({ "released": self.cart.sweep(now_ms).await? }))
+                }
+            },
             other => Err(InvokeError::new(
                 "ResourceNotFoundException",
                 format!("no local function {other}"),

@@ -14,6 +14,7 @@
 //! Time-based waits can be scaled (`time_scale` 0.01 makes the workflow's 30 s grace period
 //! take 0.3 s); the default is real time.
 
+pub mod assets;
 pub mod deliveries;
 pub mod functions;
 pub mod hub;
@@ -135,7 +136,11 @@ impl Stack {
             .create_state_machine("OrderProcessor", &definition)
             .map_err(|e| StackError::Workflow(e.to_string()))?;
 
-        let settings = template::function_settings(&template)?;
+        let mut settings = template::function_settings(&template)?;
+        settings.cart_hold_ms = scaled_ms(settings.cart_hold_ms, options.time_scale);
+        let sweep_every = Duration::from_millis(
+            u64::try_from(scaled_ms(60_000, options.time_scale).max(20)).unwrap_or(60_000),
+        );
         let hub = Arc::new(Hub {
             functions: LocalFunctions::new(client, hub_ref.clone(), settings),
             rules,
@@ -176,6 +181,7 @@ impl Stack {
             background.push(tokio::spawn(reader.feed(hub.clone(), source)));
         }
         background.push(tokio::spawn(sweep_ttl(dynamo.database().clone())));
+        background.push(tokio::spawn(sweep_cart_holds(hub.clone(), sweep_every)));
         Ok(Stack {
             hub,
             dynamo,
@@ -256,6 +262,23 @@ async fn poll_queue(hub: Arc<Hub>, source: template::EventSource) {
             {
                 tracing::error!(queue = %source.source, error = %e, "delete failed; the message will be delivered again");
             }
+        }
+    }
+}
+
+/// A duration in ms multiplied by the stack's time scale.
+fn scaled_ms(ms: i64, time_scale: f64) -> i64 {
+    (ms as f64 * time_scale).round() as i64
+}
+
+/// The cart's hold sweeper on the schedule the template gives it in AWS (every minute, scaled
+/// like every other wait), invoked with the event an EventBridge schedule delivers.
+async fn sweep_cart_holds(hub: Arc<Hub>, every: Duration) {
+    let tick = json!({ "source": "aws.events", "detail-type": "Scheduled Event", "detail": {} });
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(e) = hub.functions.invoke("CartFunction", tick.clone()).await {
+            tracing::warn!(error = %e.message, "cart hold sweep failed; the next one retries");
         }
     }
 }

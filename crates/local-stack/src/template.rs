@@ -103,6 +103,8 @@ pub fn function_settings(template_yaml: &str) -> Result<FunctionSettings, StackE
                 d.pricing.unit_price_cents,
             ),
         },
+        cart_hold_ms: number(&doc, "CartHoldMinutes", d.cart_hold_ms / 60_000) * 60_000,
+        ..d
     })
 }
 

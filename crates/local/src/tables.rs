@@ -222,10 +222,12 @@ mod tests {
         assert_eq!(
             ids,
             [
+                "CartTable",
                 "ConfigTable",
                 "CountingTable",
                 "OrderTable",
                 "OrdersApiTable",
+                "ProductsTable",
                 "ValidatorTable"
             ]
         );
