@@ -225,3 +225,95 @@ async fn an_expired_hold_returns_its_stock_through_the_stack_s_sweeper() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(stock(&l, "americano").await, before);
 }
+
+async fn checkout(l: &Local, key: Option<&str>) -> (u16, Value) {
+    let mut req = axum::http::Request::builder()
+        .method("POST")
+        .uri("/cart/checkout")
+        .header("authorization", format!("Bearer {}", l.customer));
+    if let Some(k) = key {
+        req = req.header("idempotency-key", k);
+    }
+    let res =
+        tower::ServiceExt::oneshot(l.app.clone(), req.body(axum::body::Body::empty()).unwrap())
+            .await
+            .unwrap();
+    let status = res.status().as_u16();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn add(l: &Local, product: &str, quantity: u32) {
+    let (status, b) = l
+        .call(
+            "PUT",
+            &format!("/cart/items/{product}"),
+            Some(&l.customer),
+            Some(json!({ "quantity": quantity })),
+        )
+        .await;
+    assert_eq!(status, 200, "{b}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn checkout_to_a_completed_order_keeps_the_stock_sold_and_is_idempotent() {
+    let l = start(None).await;
+    let (status, b) = checkout(&l, None).await;
+    assert_eq!(
+        (status, b["message"].as_str()),
+        (409, Some("The cart is empty"))
+    );
+    let (status, _) = checkout(&l, Some("not a key!")).await;
+    assert_eq!(status, 400);
+
+    let before = stock(&l, "espresso").await;
+    add(&l, "espresso", 2).await;
+    let (status, first) = checkout(&l, Some("alice-order-1")).await;
+    assert_eq!(status, 202, "{first}");
+    let order_id = first["orderId"].as_str().unwrap().to_owned();
+    let (_, cart) = l.call("GET", "/cart", Some(&l.customer), None).await;
+    assert_eq!(cart["items"], json!([]), "the cart became the order");
+    // The same key again: the same order, nothing new.
+    let (status, again) = checkout(&l, Some("alice-order-1")).await;
+    assert_eq!((status, &again), (202, &first));
+
+    let execution = l.finished(&order_id).await;
+    assert_eq!(execution["status"], "SUCCEEDED", "{execution}");
+    let order = l.my_order(&order_id).await;
+    assert_eq!(order["orderStatus"], "SUCCESS", "{order}");
+    assert_eq!(order["channel"], "checkout");
+    assert_eq!(
+        order["amount"].as_u64(),
+        Some(2 * 250),
+        "charged the catalogue total"
+    );
+    // Sold: the held units do not come back.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(stock(&l, "espresso").await, before - 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_declined_payment_returns_the_stock_once() {
+    let l = start(None).await;
+    // 5 x 12.00 = 60.00: the local provider declines amounts above 50.00.
+    let before = stock(&l, "house-blend-250g").await;
+    add(&l, "house-blend-250g", 5).await;
+    assert_eq!(stock(&l, "house-blend-250g").await, before - 5);
+    let (status, b) = checkout(&l, None).await;
+    assert_eq!(status, 202, "{b}");
+    let order_id = b["orderId"].as_str().unwrap().to_owned();
+    l.finished(&order_id).await;
+    let order = l.my_order(&order_id).await;
+    assert_eq!(order["orderStatus"], "FAILURE", "{order}");
+    l.eventually("the stock to come back", async || {
+        (stock(&l, "house-blend-250g").await == before).then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(stock(&l, "house-blend-250g").await, before, "returned once");
+}

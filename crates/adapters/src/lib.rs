@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod carts;
+pub mod checkouts;
 pub mod counters;
 pub mod dynamo;
 pub mod eventbridge;
@@ -20,6 +21,7 @@ pub mod slots;
 pub mod starter;
 
 pub use carts::CartTable;
+pub use checkouts::CheckoutTable;
 pub use counters::CounterTable;
 pub use dynamo::{ConfigTable, OrderTable, ValidatorTable};
 pub use eventbridge::EventBridgeBus;

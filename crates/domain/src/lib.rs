@@ -7,6 +7,7 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod error;
 pub mod events;
 pub mod identity;

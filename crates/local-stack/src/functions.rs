@@ -5,8 +5,8 @@
 use crate::hub::{HubRef, LocalBus, LocalCallbacks, LocalRealtime, LocalStarter};
 use adapters::payment::LocalPaymentProvider;
 use adapters::{
-    ApiOrderTable, CartTable, ConfigTable, CounterTable, OrderTable, ProductTable, SlotTable,
-    ValidatorTable,
+    ApiOrderTable, CartTable, CheckoutTable, ConfigTable, CounterTable, OrderTable, ProductTable,
+    SlotTable, ValidatorTable,
 };
 use apigw::task::TaskFailure;
 use domain::events::{Detail, WorkflowStarted};
@@ -93,7 +93,7 @@ pub struct LocalFunctions {
     payments: process_payment::ProcessPayment<OrderTable, LocalPaymentProvider>,
     restaurant: send_to_restaurant::SendToRestaurant<OrderTable, ConfigTable, LocalBus>,
     catalog: catalog::Catalog<ProductTable>,
-    cart: cart::Cart<CartTable, ProductTable>,
+    cart: cart::Cart<CartTable, ProductTable, CheckoutTable, LocalBus, OrderTable>,
     bus: LocalBus,
     starter: LocalStarter,
     realtime: LocalRealtime,
@@ -148,6 +148,14 @@ impl LocalFunctions {
             cart: cart::Cart {
                 carts: CartTable::new(dynamo.clone(), "CartTable", "ProductsTable"),
                 products: ProductTable::new(dynamo.clone(), "ProductsTable"),
+                checkouts: CheckoutTable::new(
+                    dynamo.clone(),
+                    "CheckoutsTable",
+                    "CartTable",
+                    "ProductsTable",
+                ),
+                bus: bus.clone(),
+                orders: orders.clone(),
                 hold_ms: settings.cart_hold_ms,
             },
             restaurant: send_to_restaurant::SendToRestaurant {
@@ -250,6 +258,10 @@ impl LocalFunctions {
                 cart::Invocation::Api(req) => encode(self.cart.handle(&req, now_ms).await),
                 cart::Invocation::Sweep => {
                     Ok(serde_json::json!({ "released": self.cart.sweep(now_ms).await? }))
+                }
+                cart::Invocation::OrderFinished(detail) => {
+                    self.cart.on_order_finished(&detail).await?;
+                    Ok(Value::Null)
                 }
             },
             other => Err(InvokeError::new(

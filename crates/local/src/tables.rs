@@ -223,6 +223,7 @@ mod tests {
             ids,
             [
                 "CartTable",
+                "CheckoutsTable",
                 "ConfigTable",
                 "CountingTable",
                 "OrderTable",

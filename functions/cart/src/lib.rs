@@ -8,11 +8,18 @@
 //! | `DELETE /cart/items/{productId}` | removes the line and returns its stock (404 when there is none) |
 //! | `DELETE /cart` | empties the cart, returning all of its stock |
 //!
-//! A scheduled invocation ([`Invocation::Sweep`]) releases the holds that have run out.
+//! | `POST /cart/checkout` | the cart becomes an order: 202 `{"orderId"}` ([`checkout`]) |
+//!
+//! A scheduled invocation ([`Invocation::Sweep`]) releases the holds that have run out;
+//! `OrderProcessor.orderFinished` settles a checkout's stock.
+
+pub mod checkout;
 
 use apigw::{Request, Response};
 use domain::cart::{CartLine, CartStore, CartView, LineRequest, LineWrite, MAX_LINES, Released};
 use domain::catalog::{Product, ProductId, ProductStore};
+use domain::checkout::CheckoutStore;
+use domain::ports::{EventBus, OrderReader};
 use domain::{AppError, Caller};
 use serde_json::Value;
 
@@ -22,9 +29,14 @@ const MAX_ATTEMPTS: usize = 10;
 pub const SWEEP_BATCH: usize = 100;
 
 /// The capabilities the cart uses.
-pub struct Cart<C, P> {
+pub struct Cart<C, P, K, B, O> {
     pub carts: C,
     pub products: P,
+    pub checkouts: K,
+    /// Where checked-out carts go (a rule routes them to the order queue).
+    pub bus: B,
+    /// Read when an order has finished, to settle its stock.
+    pub orders: O,
     /// How long a line holds its stock (the `CartHoldMinutes` parameter).
     pub hold_ms: i64,
 }
@@ -33,14 +45,20 @@ pub struct Cart<C, P> {
 pub enum Invocation {
     Api(Box<Request>),
     Sweep,
+    /// `OrderProcessor.orderFinished` from the bus (its detail).
+    OrderFinished(Value),
 }
 
 impl Invocation {
     /// EventBridge schedules deliver `"source": "aws.events"` with `"detail-type": "Scheduled
     /// Event"`; anything else is an API Gateway request.
     pub fn classify(event: Value) -> Result<Self, AppError> {
-        if event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
-            return Ok(Invocation::Sweep);
+        match event.get("detail-type").and_then(Value::as_str) {
+            Some("Scheduled Event") => return Ok(Invocation::Sweep),
+            Some("OrderProcessor.orderFinished") => {
+                return Ok(Invocation::OrderFinished(event["detail"].clone()));
+            }
+            _ => {}
         }
         serde_json::from_value(event)
             .map(|r| Invocation::Api(Box::new(r)))
@@ -52,7 +70,14 @@ fn raced() -> AppError {
     AppError::conflict("The cart is being changed by another request; try again")
 }
 
-impl<C: CartStore, P: ProductStore> Cart<C, P> {
+impl<C, P, K, B, O> Cart<C, P, K, B, O>
+where
+    C: CartStore,
+    P: ProductStore,
+    K: CheckoutStore,
+    B: EventBus,
+    O: OrderReader,
+{
     pub async fn handle(&self, req: &Request, now_ms: i64) -> Response {
         apigw::respond(self.route(req, now_ms).await)
     }
@@ -79,6 +104,7 @@ impl<C: CartStore, P: ProductStore> Cart<C, P> {
                     }
                 }
             }
+            ("POST", "/cart/checkout") => return self.checkout(req, &caller, now_ms).await,
             _ => return Err(apigw::no_route(req)),
         }
         Ok((200, self.view(&caller.sub).await?))

@@ -1,7 +1,8 @@
 //! The cart against a real DynamoDB engine (embedded dynoxide): totals from the catalogue,
 //! every 4xx, stock held and returned exactly once, and the race for the last units.
 
-use adapters::{CartTable, ProductTable};
+use adapters::memory::RecordingBus;
+use adapters::{CartTable, CheckoutTable, OrderTable, ProductTable};
 use apigw::testing::{claims, request};
 use aws_lambda_events::encodings::Body;
 use cart::Cart;
@@ -16,7 +17,7 @@ const HOLD_MS: i64 = 15 * 60_000;
 
 struct Shop {
     _tables: TestTables,
-    cart: Cart<CartTable, ProductTable>,
+    cart: Cart<CartTable, ProductTable, CheckoutTable, RecordingBus, OrderTable>,
 }
 
 async fn shop() -> Shop {
@@ -25,7 +26,10 @@ async fn shop() -> Shop {
     Shop {
         cart: Cart {
             carts: CartTable::new(client.clone(), "CartTable", "ProductsTable"),
-            products: ProductTable::new(client, "ProductsTable"),
+            products: ProductTable::new(client.clone(), "ProductsTable"),
+            checkouts: CheckoutTable::new(client, "CheckoutsTable", "CartTable", "ProductsTable"),
+            bus: RecordingBus::default(),
+            orders: tables.orders.clone(),
             hold_ms: HOLD_MS,
         },
         _tables: tables,
