@@ -317,3 +317,27 @@ async fn a_declined_payment_returns_the_stock_once() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(stock(&l, "house-blend-250g").await, before, "returned once");
 }
+
+/// The template's per-route limit on the public catalogue (burst 40, 20/s): a flood beyond it
+/// gets JSON 429s while the rest of the API keeps its own share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flood_on_the_catalogue_is_throttled_with_json_429s() {
+    let l = start(None).await;
+    let (mut ok, mut throttled) = (0, 0);
+    for _ in 0..100 {
+        match l.call("GET", "/products/latte", None, None).await {
+            (200, _) => ok += 1,
+            (429, b) => {
+                assert!(b["message"].is_string(), "{b}");
+                throttled += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(
+        ok >= 40 && throttled > 0,
+        "{ok} answered, {throttled} throttled"
+    );
+    let (status, _) = l.call("GET", "/cart", Some(&l.customer), None).await;
+    assert_eq!(status, 200, "other routes are not affected");
+}

@@ -30,14 +30,23 @@ fn fate(f: StockFate) -> &'static str {
     }
 }
 
-/// Why a transaction was cancelled: the index of the first failed condition, if any.
-fn failed_condition(e: TransactWriteItemsError) -> Result<Option<usize>, AppError> {
+/// How a transaction ended.
+enum Outcome {
+    Committed,
+    /// The condition of the item at this index failed.
+    ConditionFailed(usize),
+    /// Cancelled by a concurrent transaction: try again.
+    Conflict,
+}
+
+fn outcome(e: TransactWriteItemsError) -> Result<Outcome, AppError> {
     match e {
         TransactWriteItemsError::TransactionCanceledException(c) => Ok(c
             .cancellation_reasons()
             .iter()
-            .position(|r| r.code() == Some("ConditionalCheckFailed"))),
-        TransactWriteItemsError::TransactionInProgressException(_) => Ok(None),
+            .position(|r| r.code() == Some("ConditionalCheckFailed"))
+            .map_or(Outcome::Conflict, Outcome::ConditionFailed)),
+        TransactWriteItemsError::TransactionInProgressException(_) => Ok(Outcome::Conflict),
         other => Err(dependency_error("Checking out")(other)),
     }
 }
@@ -57,7 +66,7 @@ impl CheckoutTable {
         }
     }
 
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Option<usize>, AppError> {
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Outcome, AppError> {
         match self
             .client
             .transact_write_items()
@@ -65,8 +74,8 @@ impl CheckoutTable {
             .send()
             .await
         {
-            Ok(_) => Ok(Some(usize::MAX)),
-            Err(e) => failed_condition(e.into_service_error()),
+            Ok(_) => Ok(Outcome::Committed),
+            Err(e) => outcome(e.into_service_error()),
         }
     }
 }
@@ -109,9 +118,9 @@ impl CheckoutStore for CheckoutTable {
             items.push(TransactWriteItem::builder().delete(delete).build());
         }
         Ok(match self.transact(items).await? {
-            Some(usize::MAX) => Converted::Created,
-            Some(0) => Converted::Exists,
-            _ => Converted::Raced,
+            Outcome::Committed => Converted::Created,
+            Outcome::ConditionFailed(0) => Converted::Exists,
+            Outcome::ConditionFailed(_) | Outcome::Conflict => Converted::Raced,
         })
     }
 
@@ -142,13 +151,13 @@ impl CheckoutStore for CheckoutTable {
         }
         for _ in 0..20 {
             match self.transact(items.clone()).await? {
-                Some(usize::MAX) => return Ok(true),
-                Some(0) => return Ok(false),
+                Outcome::Committed => return Ok(true),
+                Outcome::ConditionFailed(0) => return Ok(false),
                 // A product was deleted meanwhile: return what can be returned.
-                Some(i) => {
+                Outcome::ConditionFailed(i) => {
                     items.remove(i);
                 }
-                None => tokio::time::sleep(crate::backoff(3)).await,
+                Outcome::Conflict => tokio::time::sleep(crate::backoff(3)).await,
             }
         }
         Err(AppError::unavailable(

@@ -569,4 +569,26 @@ mod tests {
             "Order o1: FAILURE (order number 7) - Payment declined"
         );
     }
+
+    #[test]
+    fn a_checked_out_cart_is_charged_its_total_without_waiting_for_a_drink() {
+        let body = json!({
+            "detail-type": CHECKOUT_ACCEPTED,
+            "time": "2026-12-04T21:00:00Z",
+            "detail": {"orderId": "ck-1", "userId": "alice", "amount": 1250, "currency": "USD"}
+        });
+        let r = OrderRequest::from_queue_message("m1", &body.to_string(), Pricing::default(), 0)
+            .unwrap();
+        assert_eq!(
+            (r.channel, r.needs_drink, r.amount),
+            (Channel::Checkout, false, 1250)
+        );
+        assert_eq!((r.order_id.as_str(), r.user_id.as_str()), ("ck-1", "alice"));
+        assert!(r.channel.names_no_drink() && !r.channel.limited_per_user());
+        let bad = json!({"detail-type": CHECKOUT_ACCEPTED, "detail": {"orderId": "a b", "userId": "u", "amount": 1, "currency": "USD"}});
+        assert!(
+            OrderRequest::from_queue_message("m1", &bad.to_string(), Pricing::default(), 0)
+                .is_err()
+        );
+    }
 }
