@@ -339,6 +339,8 @@ async fn the_sample_events_are_answered() {
     for (file, status) in [
         ("cart-put-item", 200),
         ("cart-get", 200),
+        ("cart-checkout", 202),
+        ("cart-put-item", 200),
         ("cart-delete-item", 200),
         ("cart-empty", 200),
     ] {
@@ -353,6 +355,14 @@ async fn the_sample_events_are_answered() {
         cart::Invocation::classify(read_event("cart-sweep")).unwrap(),
         cart::Invocation::Sweep
     ));
+    let cart::Invocation::OrderFinished(detail) =
+        cart::Invocation::classify(read_event("cart-order-finished")).unwrap()
+    else {
+        panic!("cart-order-finished is an orderFinished event")
+    };
+    // Not a checkout order: nothing to settle, and no error (no redelivery).
+    shop.cart.on_order_finished(&detail).await.unwrap();
+    assert_eq!(shop.cart.bus.of_type("Cart.CheckoutAccepted").len(), 1);
 }
 
 fn read_event(name: &str) -> Value {
