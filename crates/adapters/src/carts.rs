@@ -4,9 +4,9 @@
 //! sweeper can oversell or return a hold twice.
 
 use crate::dynamo::{Item, decode, encode, n, s};
+use crate::transact::{Outcome, transact_once};
 use crate::{backoff, dependency_error};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use domain::AppError;
 use domain::cart::{CartLine, CartStore, HOLD_SHARD, LineWrite, Released};
@@ -22,15 +22,6 @@ pub struct CartTable {
     client: Client,
     table: String,
     products: String,
-}
-
-/// How a transaction ended.
-enum Outcome {
-    Committed,
-    /// The condition of the item at this index failed.
-    ConditionFailed(usize),
-    /// Another transaction held an item: try again.
-    Conflict,
 }
 
 fn built(e: impl std::fmt::Display) -> AppError {
@@ -74,33 +65,14 @@ impl CartTable {
         update.build().map_err(built)
     }
 
+    /// Runs the transaction until a condition decides it (conflicts with other transactions
+    /// are retried after a growing random pause).
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Outcome, AppError> {
         for attempt in 0..MAX_CONFLICT_RETRIES {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let cancelled = match result {
-                Ok(_) => return Ok(Outcome::Committed),
-                Err(e) => match e.into_service_error() {
-                    TransactWriteItemsError::TransactionCanceledException(c) => c,
-                    TransactWriteItemsError::TransactionInProgressException(_) => {
-                        tokio::time::sleep(backoff(attempt)).await;
-                        continue;
-                    }
-                    other => return Err(dependency_error("Updating the cart")(other)),
-                },
-            };
-            let failed = cancelled
-                .cancellation_reasons()
-                .iter()
-                .position(|r| r.code() == Some("ConditionalCheckFailed"));
-            if let Some(index) = failed {
-                return Ok(Outcome::ConditionFailed(index));
+            match transact_once(&self.client, items.clone(), "Updating the cart").await? {
+                Outcome::Conflict => tokio::time::sleep(backoff(attempt)).await,
+                decided => return Ok(decided),
             }
-            tokio::time::sleep(backoff(attempt)).await;
         }
         Ok(Outcome::Conflict)
     }

@@ -3,8 +3,8 @@
 
 use crate::dependency_error;
 use crate::dynamo::{decode, encode, n, s};
+use crate::transact::{Outcome, transact_once};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 use domain::AppError;
 use domain::cart::CartLine;
@@ -30,27 +30,6 @@ fn fate(f: StockFate) -> &'static str {
     }
 }
 
-/// How a transaction ended.
-enum Outcome {
-    Committed,
-    /// The condition of the item at this index failed.
-    ConditionFailed(usize),
-    /// Cancelled by a concurrent transaction: try again.
-    Conflict,
-}
-
-fn outcome(e: TransactWriteItemsError) -> Result<Outcome, AppError> {
-    match e {
-        TransactWriteItemsError::TransactionCanceledException(c) => Ok(c
-            .cancellation_reasons()
-            .iter()
-            .position(|r| r.code() == Some("ConditionalCheckFailed"))
-            .map_or(Outcome::Conflict, Outcome::ConditionFailed)),
-        TransactWriteItemsError::TransactionInProgressException(_) => Ok(Outcome::Conflict),
-        other => Err(dependency_error("Checking out")(other)),
-    }
-}
-
 impl CheckoutTable {
     pub fn new(
         client: Client,
@@ -67,16 +46,7 @@ impl CheckoutTable {
     }
 
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Outcome, AppError> {
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Outcome::Committed),
-            Err(e) => outcome(e.into_service_error()),
-        }
+        transact_once(&self.client, items, "Checking out").await
     }
 }
 

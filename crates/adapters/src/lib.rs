@@ -19,6 +19,7 @@ pub mod products;
 pub mod sfn;
 pub mod slots;
 pub mod starter;
+mod transact;
 
 pub use carts::CartTable;
 pub use checkouts::CheckoutTable;
