@@ -369,3 +369,47 @@ fn read_event(name: &str) -> Value {
     let path = local::workspace_root().join(format!("events/{name}.json"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
+
+fn checkout_request(user: &str, key: &str) -> apigw::Request {
+    let mut req = cart_route("POST", Some(user));
+    req.resource = Some("/cart/checkout".into());
+    req.path = Some("/cart/checkout".into());
+    req.request_context.resource_path = Some("/cart/checkout".into());
+    req.headers.insert("idempotency-key", key.parse().unwrap());
+    req
+}
+
+/// A failed order's stock comes back once, however often `orderFinished` is delivered; a
+/// completed order's stays sold.
+#[tokio::test]
+async fn order_finished_settles_a_checkout_s_stock_exactly_once() {
+    use domain::order::{Order, OrderState};
+    use domain::ports::OrderWriter;
+    let shop = shop().await;
+    let before = stock(&shop, "latte").await;
+    for (user, state) in [
+        ("alice", OrderState::Failed),
+        ("bob", OrderState::Completed),
+    ] {
+        call(&shop, put(user, "latte", r#"{"quantity":3}"#), NOW).await;
+        let (status, b) = call(&shop, checkout_request(user, "k1"), NOW).await;
+        assert_eq!(status, 202, "{b}");
+        let order_id = b["orderId"].as_str().unwrap();
+        let mut order = Order::new(order_id, user, NOW);
+        order.state = state;
+        shop.cart.orders.create(&order).await.unwrap();
+        let detail = json!({"orderId": order_id, "userId": user});
+        for _ in 0..3 {
+            shop.cart.on_order_finished(&detail).await.unwrap();
+        }
+    }
+    assert_eq!(
+        stock(&shop, "latte").await,
+        before - 3,
+        "alice's 3 back once, bob's 3 sold"
+    );
+    // The held lines moved to the orders: the sweeper finds nothing to return later.
+    assert_eq!(shop.cart.sweep(NOW + 10 * HOLD_MS).await.unwrap(), 0);
+    assert_eq!(stock(&shop, "latte").await, before - 3);
+    assert_eq!(shop.cart.bus.of_type("Cart.CheckoutAccepted").len(), 2);
+}
