@@ -80,6 +80,7 @@ fn every_emitter_may_put_only_its_own_detail_types() {
     let expected: BTreeMap<&str, Vec<&str>> = [
         ("ConfigFunctionRole", vec!["ConfigService.ConfigChanged"]),
         ("QrValidatorFunction", vec!["Validator.NewOrder"]),
+        ("CartFunction", vec!["Cart.CheckoutAccepted"]),
         (
             "OrderManagerFunction",
             vec![
@@ -138,6 +139,7 @@ fn the_events_that_start_or_resume_orders_have_one_emitter_each() {
             .collect()
     };
     assert_eq!(emitters("Validator.NewOrder"), ["QrValidatorFunction"]);
+    assert_eq!(emitters("Cart.CheckoutAccepted"), ["CartFunction"]);
     assert_eq!(
         emitters("OrderProcessor.WorkflowStarted"),
         ["OrderProcessorStateMachine"]

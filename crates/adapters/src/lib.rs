@@ -5,6 +5,8 @@
 //! an SDK client is cheap (it is an `Arc`).
 
 pub mod aws;
+pub mod carts;
+pub mod checkouts;
 pub mod counters;
 pub mod dynamo;
 pub mod eventbridge;
@@ -13,6 +15,7 @@ pub mod iot;
 pub mod memory;
 pub mod orders_api;
 pub mod payment;
+pub mod products;
 #[cfg(feature = "realtime-access")]
 pub mod realtime_access;
 #[cfg(test)]
@@ -20,11 +23,15 @@ pub(crate) mod replay;
 pub mod sfn;
 pub mod slots;
 pub mod starter;
+mod transact;
 
+pub use carts::CartTable;
+pub use checkouts::CheckoutTable;
 pub use counters::CounterTable;
 pub use dynamo::{ConfigTable, OrderTable, ValidatorTable};
 pub use eventbridge::EventBridgeBus;
 pub use orders_api::ApiOrderTable;
+pub use products::ProductTable;
 pub use sfn::StepFunctionsCallbacks;
 pub use slots::SlotTable;
 

@@ -5,6 +5,9 @@
 //! an event looks like on the bus) lives here, so it can be unit-tested without a database
 //! and reused unchanged by the Lambda functions and the local stack.
 
+pub mod cart;
+pub mod catalog;
+pub mod checkout;
 pub mod error;
 pub mod events;
 pub mod identity;

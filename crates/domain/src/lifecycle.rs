@@ -26,6 +26,10 @@ pub enum Channel {
     /// says what was sold, so it is charged and sent to the restaurant like a direct order,
     /// without a menu check.
     Api,
+    /// E-commerce (seed 003): `POST /cart/checkout` turned the customer's cart (whose stock is
+    /// already held) into an order of a known total; charged and handed over like an orders-API
+    /// order, without a menu check (a cart may hold beans and cups).
+    Checkout,
 }
 
 impl Channel {
@@ -36,6 +40,31 @@ impl Channel {
     pub fn limited_per_user(self) -> bool {
         self == Channel::Qr
     }
+
+    /// Whether the order says what was sold without naming a drink of the menu (the restaurant
+    /// does not check it against the menu).
+    pub fn names_no_drink(self) -> bool {
+        matches!(self, Channel::Api | Channel::Checkout)
+    }
+}
+
+/// The detail-type of a checked-out cart on the bus; a rule routes it to the order queue.
+pub const CHECKOUT_ACCEPTED: &str = "Cart.CheckoutAccepted";
+
+/// What `POST /cart/checkout` puts on the bus (the queue message's `detail`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutAccepted {
+    #[serde(rename = "orderId")]
+    pub order_id: String,
+    #[serde(rename = "userId")]
+    pub user_id: String,
+    /// The cart's total in minor units, computed from the catalogue at checkout.
+    pub amount: u64,
+    pub currency: String,
+}
+
+impl crate::events::Detail for CheckoutAccepted {
+    const DETAIL_TYPE: &'static str = CHECKOUT_ACCEPTED;
 }
 
 /// The ORDER_APP order body.
@@ -123,7 +152,7 @@ struct DirectBody {
 struct NewOrderEnvelope {
     #[serde(rename = "detail-type")]
     detail_type: String,
-    detail: NewOrderDetail,
+    detail: Value,
     #[serde(default)]
     time: Option<String>,
 }
@@ -183,22 +212,27 @@ impl OrderRequest {
         if value.get("detail-type").is_some() {
             let env: NewOrderEnvelope = serde_json::from_value(value)
                 .map_err(|e| AppError::bad_request(format!("malformed bus event: {e}")))?;
+            let accepted_at = env
+                .time
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map_or(now_ms, |t| t.timestamp_millis());
+            if env.detail_type == CHECKOUT_ACCEPTED {
+                return Self::from_checkout(env.detail, accepted_at);
+            }
             if env.detail_type != "Validator.NewOrder" {
                 return Err(AppError::bad_request(format!(
                     "unexpected event type '{}'",
                     env.detail_type
                 )));
             }
-            order_id(&env.detail.order_id)?;
-            non_empty_id("userId", &env.detail.user_id)?;
-            let accepted_at = env
-                .time
-                .as_deref()
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .map_or(now_ms, |t| t.timestamp_millis());
+            let detail: NewOrderDetail = serde_json::from_value(env.detail)
+                .map_err(|e| AppError::bad_request(format!("malformed bus event: {e}")))?;
+            order_id(&detail.order_id)?;
+            non_empty_id("userId", &detail.user_id)?;
             return Ok(OrderRequest {
-                order_id: env.detail.order_id,
-                user_id: env.detail.user_id,
+                order_id: detail.order_id,
+                user_id: detail.user_id,
                 channel: Channel::Qr,
                 needs_drink: true,
                 amount: 0,
@@ -227,6 +261,24 @@ impl OrderRequest {
         Err(AppError::bad_request(
             "message is neither a Validator.NewOrder event nor a direct order",
         ))
+    }
+
+    /// The workflow input of a checked-out cart: its total is charged, nothing waits for a drink.
+    fn from_checkout(detail: Value, accepted_at: i64) -> Result<OrderRequest, AppError> {
+        let c: CheckoutAccepted = serde_json::from_value(detail)
+            .map_err(|e| AppError::bad_request(format!("malformed checkout: {e}")))?;
+        order_id(&c.order_id)?;
+        non_empty_id("userId", &c.user_id)?;
+        Ok(OrderRequest {
+            order_id: c.order_id,
+            user_id: c.user_id,
+            channel: Channel::Checkout,
+            needs_drink: false,
+            amount: c.amount,
+            item: None,
+            card: None,
+            accepted_at,
+        })
     }
 
     /// The workflow input of an order created through the orders API: its execution is named
@@ -515,6 +567,28 @@ mod tests {
         assert_eq!(
             notification(&o),
             "Order o1: FAILURE (order number 7) - Payment declined"
+        );
+    }
+
+    #[test]
+    fn a_checked_out_cart_is_charged_its_total_without_waiting_for_a_drink() {
+        let body = json!({
+            "detail-type": CHECKOUT_ACCEPTED,
+            "time": "2026-12-04T21:00:00Z",
+            "detail": {"orderId": "ck-1", "userId": "alice", "amount": 1250, "currency": "USD"}
+        });
+        let r = OrderRequest::from_queue_message("m1", &body.to_string(), Pricing::default(), 0)
+            .unwrap();
+        assert_eq!(
+            (r.channel, r.needs_drink, r.amount),
+            (Channel::Checkout, false, 1250)
+        );
+        assert_eq!((r.order_id.as_str(), r.user_id.as_str()), ("ck-1", "alice"));
+        assert!(r.channel.names_no_drink() && !r.channel.limited_per_user());
+        let bad = json!({"detail-type": CHECKOUT_ACCEPTED, "detail": {"orderId": "a b", "userId": "u", "amount": 1, "currency": "USD"}});
+        assert!(
+            OrderRequest::from_queue_message("m1", &bad.to_string(), Pricing::default(), 0)
+                .is_err()
         );
     }
 }

@@ -73,6 +73,11 @@ impl Build<LocalPlatform> for realtime_access::RealtimeAccessFn<LocalRealtimeAcc
     }
 }
 
+/// Variables whose template value names a resource only a deployment has, with what stands
+/// for it here: product images are served by the stack itself under `/assets` (CloudFront in
+/// AWS), so image URLs are relative to the stack's own address.
+const LOCAL_VALUES: &[(&str, &str)] = &[("ASSETS_BASE_URL", "/assets")];
+
 /// Builds functions on the local platform with their template environment.
 struct Functions<'a> {
     platform: &'a LocalPlatform,
@@ -84,7 +89,7 @@ impl Functions<'_> {
     fn add<F: Build<LocalPlatform>>(&mut self) -> Result<&mut Self, StackError> {
         let vars: Vars = self
             .template
-            .function_environment(F::NAME)?
+            .function_environment_with(F::NAME, LOCAL_VALUES)?
             .into_iter()
             .collect();
         self.registry
@@ -116,7 +121,9 @@ impl LocalFunctions {
             .add::<send_to_restaurant::Handler<LocalPlatform>>()?
             .add::<sqs_poller::Handler<LocalPlatform>>()?
             .add::<publisher::Handler<LocalPlatform>>()?
-            .add::<realtime_access::RealtimeAccessFn<LocalRealtimeAccess>>()?;
+            .add::<realtime_access::RealtimeAccessFn<LocalRealtimeAccess>>()?
+            .add::<catalog::Handler>()?
+            .add::<cart::Handler<LocalPlatform>>()?;
         Ok(LocalFunctions {
             registry: f.registry,
         })

@@ -14,6 +14,7 @@
 //! Time-based waits can be scaled (`time_scale` 0.01 makes the workflow's 30 s grace period
 //! take 0.3 s); the default is real time.
 
+pub mod assets;
 pub mod deliveries;
 pub mod docs;
 pub mod functions;
@@ -84,7 +85,9 @@ const POLL_IDLE: Duration = Duration::from_millis(50);
 
 impl Stack {
     pub async fn start(options: StackOptions) -> Result<Stack, StackError> {
-        let template = Arc::new(Template::load()?);
+        let mut template = Template::load()?;
+        scale_cart_hold(&mut template, options.time_scale)?;
+        let template = Arc::new(template);
         if let Some(dir) = &options.data_dir {
             std::fs::create_dir_all(dir)?;
         }
@@ -134,6 +137,9 @@ impl Stack {
             .map_err(|e| StackError::Workflow(e.to_string()))?;
 
         let platform = LocalPlatform::new(client, hub_ref.clone());
+        let sweep_every = Duration::from_millis(
+            u64::try_from(scaled_ms(60_000, options.time_scale).max(20)).unwrap_or(60_000),
+        );
         let hub = Arc::new(Hub {
             functions: LocalFunctions::new(&platform, &template)?,
             rules,
@@ -174,6 +180,7 @@ impl Stack {
             background.push(tokio::spawn(reader.feed(hub.clone(), source)));
         }
         background.push(tokio::spawn(sweep_ttl(dynamo.database().clone())));
+        background.push(tokio::spawn(sweep_cart_holds(hub.clone(), sweep_every)));
         Ok(Stack {
             hub,
             template,
@@ -264,6 +271,38 @@ fn sqs_event(queue: &str, batch: &[local::queue::Received]) -> SqsEvent {
         })
         .collect();
     event
+}
+
+/// The cart's hold (`CartHoldMinutes`) runs on the stack's clock like every other wait, so a
+/// scaled stack expires holds as much sooner as it runs its workflow waits. The function reads
+/// the (possibly fractional) minutes from its environment, as in AWS.
+fn scale_cart_hold(template: &mut Template, time_scale: f64) -> Result<(), StackError> {
+    if time_scale == 1.0 {
+        return Ok(());
+    }
+    let minutes: f64 = template
+        .parameter("CartHoldMinutes")
+        .and_then(|m| m.parse().ok())
+        .ok_or_else(|| StackError::Template("CartHoldMinutes has no numeric default".into()))?;
+    template.set_parameter("CartHoldMinutes", &(minutes * time_scale).to_string())?;
+    Ok(())
+}
+
+/// A duration in ms multiplied by the stack's time scale.
+fn scaled_ms(ms: i64, time_scale: f64) -> i64 {
+    (ms as f64 * time_scale).round() as i64
+}
+
+/// The cart's hold sweeper on the schedule the template gives it in AWS (every minute, scaled
+/// like every other wait), invoked with the event an EventBridge schedule delivers.
+async fn sweep_cart_holds(hub: Arc<Hub>, every: Duration) {
+    let tick = json!({ "source": "aws.events", "detail-type": "Scheduled Event", "detail": {} });
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(e) = hub.functions.invoke("CartFunction", tick.clone()).await {
+            tracing::warn!(error = %e.message, "cart hold sweep failed; the next one retries");
+        }
+    }
 }
 
 /// dynoxide expires TTL items only when asked (reference/dynoxide.md §6).

@@ -128,7 +128,8 @@ pub fn app_with_throttle(
                 async move { axum::response::Html(page.as_ref().clone()) }
             }),
         );
-    Ok(inspect.merge(openapi).merge(gateway))
+    let assets = axum::Router::new().route("/assets/{key}", get(crate::assets::serve));
+    Ok(inspect.merge(openapi).merge(assets).merge(gateway))
 }
 
 /// Serves `app` on `listener` until the process stops.

@@ -93,6 +93,9 @@ impl EmbeddedDynamo {
         if specs.iter().any(|s| s.logical_id == "ConfigTable") {
             seed_config(&client, &name_of("ConfigTable")).await?;
         }
+        if specs.iter().any(|s| s.logical_id == "ProductsTable") {
+            seed_catalog(&client, &name_of("ProductsTable")).await?;
+        }
         Ok(())
     }
 
@@ -113,6 +116,18 @@ impl Drop for EmbeddedDynamo {
             let _ = stop.send(());
         }
     }
+}
+
+/// Writes the catalogue seed's products (`domain::catalog::seed_products`: the menu's drinks and
+/// the rest of the shop) that are not there yet.
+async fn seed_catalog(client: &Client, table: &str) -> Result<(), LocalError> {
+    let products =
+        domain::catalog::seed_products().map_err(|e| LocalError::Template(e.to_string()))?;
+    adapters::ProductTable::new(client.clone(), table)
+        .seed_absent(&products)
+        .await
+        .map_err(|e| LocalError::Dynamo(e.to_string()))?;
+    Ok(())
 }
 
 /// Writes the seed rows (`domain::seed`, shared with the deployed stack's `ConfigSeed`) that

@@ -246,10 +246,13 @@ mod tests {
         assert_eq!(
             ids,
             [
+                "CartTable",
+                "CheckoutsTable",
                 "ConfigTable",
                 "CountingTable",
                 "OrderTable",
                 "OrdersApiTable",
+                "ProductsTable",
                 "ValidatorTable"
             ]
         );

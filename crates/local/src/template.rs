@@ -205,6 +205,17 @@ impl Template {
     /// resolved to its local value (`!Ref Table` → the local table name, `!Ref Parameter` →
     /// the parameter's value, ...).
     pub fn function_environment(&self, id: &str) -> Result<BTreeMap<String, String>, LocalError> {
+        self.function_environment_with(id, &[])
+    }
+
+    /// [`function_environment`](Self::function_environment), with `local_values` standing for
+    /// the variables whose AWS value names something that exists only in a deployment (a
+    /// CloudFront distribution's domain: locally the stack serves those files itself).
+    pub fn function_environment_with(
+        &self,
+        id: &str,
+        local_values: &[(&str, &str)],
+    ) -> Result<BTreeMap<String, String>, LocalError> {
         if self.resource_type(id).is_none() {
             return Err(LocalError::Template(format!("no resource {id}")));
         }
@@ -216,9 +227,12 @@ impl Template {
             .filter_map(Value::as_object)
             .flatten()
         {
-            let value = self
-                .resolve(v)
-                .map_err(|e| LocalError::Template(format!("{id} {name}: {e}")))?;
+            let value = match local_values.iter().find(|(n, _)| n == name) {
+                Some((_, local)) => (*local).to_owned(),
+                None => self
+                    .resolve(v)
+                    .map_err(|e| LocalError::Template(format!("{id} {name}: {e}")))?,
+            };
             vars.insert(name.clone(), value);
         }
         Ok(vars)

@@ -15,7 +15,6 @@ pub use handler::{Handler, Settings};
 
 use apigw::task::{INVALID_INPUT, ORDER_CLOSED, RESTAURANT_REJECTED, TaskFailure};
 use domain::events::{Detail, ManagerWaitingCompletion, ProcessorWaitingCompletion};
-use domain::lifecycle::Channel;
 use domain::menu::MenuItem;
 use domain::order::{Order, OrderCommand};
 use domain::ports::{ConfigReader, EventBus, OrderReader, OrderWriter, apply_command};
@@ -81,7 +80,7 @@ where
         }
         // An orders-API order names no drink: the store's own system sold it, and only its
         // total is known. Everything else must be something the menu can make now.
-        if order.channel != Channel::Api {
+        if !order.channel.names_no_drink() {
             check_makeable(&self.config.menu().await?, requested_drink(&order))
                 .map_err(|why| TaskFailure::new(RESTAURANT_REJECTED, why))?;
         }

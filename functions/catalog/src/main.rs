@@ -1,0 +1,3 @@
+fn main() -> Result<(), lambda_runtime::Error> {
+    function::run::<catalog::Handler>()
+}
