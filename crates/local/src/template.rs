@@ -271,12 +271,16 @@ impl Template {
                 self.resolve(&self.doc["Resources"][id.as_str()]["Properties"]["Name"])
             }
             Some("AWS::DynamoDB::Table") => Ok(id),
-            Some(ty) if ty.starts_with("Custom::") => {
+            // A resource that exists only in a deployment (a custom resource's result, the
+            // identity pool, a CloudFront distribution): a placeholder that names it, so a
+            // function whose local build does not use it still builds, and one that does use
+            // it fails visibly instead of reaching AWS.
+            Some(_) => {
                 let attr = value["Fn::GetAtt"][1].as_str().unwrap_or("Ref");
                 Ok(format!("{id}.{attr}.local.invalid"))
             }
-            other => Err(LocalError::Template(format!(
-                "cannot resolve {id} ({other:?}) locally"
+            None => Err(LocalError::Template(format!(
+                "cannot resolve {id} locally: no such parameter or resource"
             ))),
         }
     }
