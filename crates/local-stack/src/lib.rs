@@ -35,6 +35,7 @@ use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use local::queue::LocalQueues;
 use local::template::EventSource;
 use local::{EmbeddedDynamo, Template};
+use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,58 +89,14 @@ impl Stack {
         let mut template = Template::load()?;
         scale_cart_hold(&mut template, options.time_scale)?;
         let template = Arc::new(template);
-        if let Some(dir) = &options.data_dir {
-            std::fs::create_dir_all(dir)?;
-        }
-        let dynamo = match &options.data_dir {
-            Some(dir) => {
-                EmbeddedDynamo::start_persistent(&dir.join("dynamo.db"), &options.dynamo_addr)
-                    .await?
-            }
-            None => EmbeddedDynamo::start_in_memory().await?,
-        };
-        dynamo.provision(&template.tables()?, str::to_owned).await?;
+        let dynamo = open_dynamo(&options, &template).await?;
         let client = dynamo.client();
-
         let rules = template.rules();
-        let mut specs = template.queues();
-        let template_queues: Vec<String> = specs.iter().map(|q| q.logical_id.clone()).collect();
-        let delivery_specs =
-            deliveries::queue_specs(&rules, |id| template_queues.iter().any(|q| q == id));
-        let delivered: Vec<String> = delivery_specs
-            .iter()
-            .filter_map(|q| q.logical_id.strip_prefix("bus-deliveries/"))
-            .map(str::to_owned)
-            .collect();
-        specs.extend(delivery_specs);
-        let queues = LocalQueues::open(client.clone(), specs, options.time_scale).await?;
+        let (queues, delivered) = open_queues(&template, &rules, &client, &options).await?;
 
         let hub_ref = HubRef::default();
-        let store: Arc<dyn ExecutionStore> = match &options.data_dir {
-            Some(dir) => Arc::new(
-                FileStore::new(dir.join("executions"))
-                    .map_err(|e| StackError::Workflow(e.to_string()))?,
-            ),
-            None => Arc::new(MemoryStore::new()),
-        };
-        let engine = Arc::new(
-            Engine::builder(Arc::new(LocalTasks(hub_ref.clone())))
-                .clock(Arc::new(RealClock::scaled(options.time_scale)))
-                .store(store)
-                .build(),
-        );
-        let machine = template.state_machine()?;
-        let definition = std::fs::read_to_string(&machine.definition_path)?;
-        let definition = asl::substitute(&definition, &machine.substitutions)
-            .map_err(|e| StackError::Workflow(e.to_string()))?;
-        let state_machine_arn = engine
-            .create_state_machine("OrderProcessor", &definition)
-            .map_err(|e| StackError::Workflow(e.to_string()))?;
-
+        let (engine, state_machine_arn) = start_engine(&template, &hub_ref, &options)?;
         let platform = LocalPlatform::new(client, hub_ref.clone());
-        let sweep_every = Duration::from_millis(
-            u64::try_from(scaled_ms(60_000, options.time_scale).max(20)).unwrap_or(60_000),
-        );
         let hub = Arc::new(Hub {
             functions: LocalFunctions::new(&platform, &template)?,
             rules,
@@ -158,29 +115,7 @@ impl Stack {
         if resumed > 0 {
             tracing::info!(resumed, "resumed running order workflows");
         }
-        let mut background = Vec::new();
-        for source in template.sqs_sources() {
-            background.push(tokio::spawn(poll_queue(hub.clone(), source)));
-        }
-        for function in delivered {
-            background.push(tokio::spawn(deliveries::deliver_forever(
-                hub.clone(),
-                function,
-            )));
-        }
-        for source in template.stream_sources() {
-            // Opened before start() returns: every change from now on is delivered.
-            let cursor = options
-                .data_dir
-                .as_ref()
-                .map(|dir| streams::Cursor::new(dir, &source.source));
-            let reader = streams::StreamReader::open(dynamo.database(), &source.source, cursor)
-                .await
-                .map_err(|e| StackError::Template(format!("stream of {}: {e}", source.source)))?;
-            background.push(tokio::spawn(reader.feed(hub.clone(), source)));
-        }
-        background.push(tokio::spawn(sweep_ttl(dynamo.database().clone())));
-        background.push(tokio::spawn(sweep_cart_holds(hub.clone(), sweep_every)));
+        let background = spawn_background(&hub, &template, &dynamo, delivered, &options).await?;
         Ok(Stack {
             hub,
             template,
@@ -271,6 +206,111 @@ fn sqs_event(queue: &str, batch: &[local::queue::Received]) -> SqsEvent {
         })
         .collect();
     event
+}
+
+/// The embedded DynamoDB (persistent in the data directory, else in memory) with the
+/// template's tables.
+async fn open_dynamo(
+    options: &StackOptions,
+    template: &Template,
+) -> Result<EmbeddedDynamo, StackError> {
+    let dynamo = match &options.data_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            EmbeddedDynamo::start_persistent(&dir.join("dynamo.db"), &options.dynamo_addr).await?
+        }
+        None => EmbeddedDynamo::start_in_memory().await?,
+    };
+    dynamo.provision(&template.tables()?, str::to_owned).await?;
+    Ok(dynamo)
+}
+
+/// The template's queues plus one delivery queue per function that a bus rule targets (so a
+/// delivery survives a restart); returns the queues and those functions.
+async fn open_queues(
+    template: &Template,
+    rules: &[local::rules::Rule],
+    client: &aws_sdk_dynamodb::Client,
+    options: &StackOptions,
+) -> Result<(LocalQueues, Vec<String>), StackError> {
+    let mut specs = template.queues();
+    let template_queues: Vec<String> = specs.iter().map(|q| q.logical_id.clone()).collect();
+    let delivery_specs =
+        deliveries::queue_specs(rules, |id| template_queues.iter().any(|q| q == id));
+    let delivered: Vec<String> = delivery_specs
+        .iter()
+        .filter_map(|q| q.logical_id.strip_prefix("bus-deliveries/"))
+        .map(str::to_owned)
+        .collect();
+    specs.extend(delivery_specs);
+    let queues = LocalQueues::open(client.clone(), specs, options.time_scale).await?;
+    Ok((queues, delivered))
+}
+
+/// The workflow engine (executions kept in the data directory, else in memory) with the
+/// template's state machine, its substitutions resolved to local values.
+fn start_engine(
+    template: &Template,
+    hub_ref: &HubRef,
+    options: &StackOptions,
+) -> Result<(Arc<Engine>, String), StackError> {
+    let workflow = |e: &dyn std::fmt::Display| StackError::Workflow(e.to_string());
+    let store: Arc<dyn ExecutionStore> = match &options.data_dir {
+        Some(dir) => Arc::new(FileStore::new(dir.join("executions")).map_err(|e| workflow(&e))?),
+        None => Arc::new(MemoryStore::new()),
+    };
+    let engine = Arc::new(
+        Engine::builder(Arc::new(LocalTasks(hub_ref.clone())))
+            .clock(Arc::new(RealClock::scaled(options.time_scale)))
+            .store(store)
+            .build(),
+    );
+    let machine = template.state_machine()?;
+    let definition = std::fs::read_to_string(&machine.definition_path)?;
+    let definition =
+        asl::substitute(&definition, &machine.substitutions).map_err(|e| workflow(&e))?;
+    let arn = engine
+        .create_state_machine("OrderProcessor", &definition)
+        .map_err(|e| workflow(&e))?;
+    Ok((engine, arn))
+}
+
+/// What runs beside the API: queue pollers (event source mappings), bus deliveries, table
+/// stream readers, the TTL sweeper and the cart's hold sweeper.
+async fn spawn_background(
+    hub: &Arc<Hub>,
+    template: &Template,
+    dynamo: &EmbeddedDynamo,
+    delivered: Vec<String>,
+    options: &StackOptions,
+) -> Result<Vec<JoinHandle<()>>, StackError> {
+    let mut background = Vec::new();
+    for source in template.sqs_sources() {
+        background.push(tokio::spawn(poll_queue(hub.clone(), source)));
+    }
+    for function in delivered {
+        background.push(tokio::spawn(deliveries::deliver_forever(
+            hub.clone(),
+            function,
+        )));
+    }
+    for source in template.stream_sources() {
+        // Opened before start() returns: every change from now on is delivered.
+        let cursor = options
+            .data_dir
+            .as_ref()
+            .map(|dir| streams::Cursor::new(dir, &source.source));
+        let reader = streams::StreamReader::open(dynamo.database(), &source.source, cursor)
+            .await
+            .map_err(|e| StackError::Template(format!("stream of {}: {e}", source.source)))?;
+        background.push(tokio::spawn(reader.feed(hub.clone(), source)));
+    }
+    let sweep_every = Duration::from_millis(
+        u64::try_from(scaled_ms(60_000, options.time_scale).max(20)).unwrap_or(60_000),
+    );
+    background.push(tokio::spawn(sweep_ttl(dynamo.database().clone())));
+    background.push(tokio::spawn(sweep_cart_holds(hub.clone(), sweep_every)));
+    Ok(background)
 }
 
 /// The cart's hold (`CartHoldMinutes`) runs on the stack's clock like every other wait, so a

@@ -12,7 +12,8 @@ use function::{Build, Context, Function, FunctionError, Platform, SettingsError,
 use serde::Serialize;
 
 /// The cart on a platform's ports.
-pub type Handler<P> = Cart<CartTable, ProductTable, CheckoutTable, <P as Platform>::Bus, OrderTable>;
+pub type Handler<P> =
+    Cart<CartTable, ProductTable, CheckoutTable, <P as Platform>::Bus, OrderTable>;
 
 pub struct Settings {
     pub cart_table: String,
