@@ -3,9 +3,10 @@
 use super::context::Ctx;
 use super::run::run_execution;
 use super::{Engine, Exec, ExecRecord, MachineEntry, TokenSlot, lock};
-use crate::definition;
+use crate::definition::{self, StateMachine};
 use crate::error::EngineError;
 use crate::store::{ExecutionStatus, StoredExecution};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 
@@ -23,6 +24,8 @@ impl Engine {
         let stored = self.inner.store.load_all()?;
         let now = self.inner.clock.now();
         let mut restarted = 0;
+        // Each definition is parsed once, however many executions run it.
+        let mut parsed = HashMap::new();
         for s in stored {
             if self.is_expired(s.record.stop_date, now) {
                 self.forget_expired(&s.record.execution_arn);
@@ -30,7 +33,7 @@ impl Engine {
             }
             // One execution that cannot be restored (e.g. its definition no
             // longer parses) must not keep the others from resuming.
-            let exec = match self.restore(&s) {
+            let exec = match self.restore(&s, &mut parsed) {
                 Ok(Some(exec)) => exec,
                 Ok(None) => continue,
                 Err(e) => {
@@ -51,9 +54,20 @@ impl Engine {
 
     /// Registers one saved execution (and its state machine if unknown).
     /// Returns it when it is RUNNING and must be restarted.
-    fn restore(&self, stored: &StoredExecution) -> Result<Option<Arc<Exec>>, EngineError> {
-        let machine = Arc::new(definition::parse(&stored.definition)?);
+    fn restore(
+        &self,
+        stored: &StoredExecution,
+        parsed: &mut HashMap<String, Arc<StateMachine>>,
+    ) -> Result<Option<Arc<Exec>>, EngineError> {
         let s = &stored.record;
+        let machine = match parsed.get(&s.definition_id) {
+            Some(m) => m.clone(),
+            None => {
+                let m = Arc::new(definition::parse(&stored.definition)?);
+                parsed.insert(s.definition_id.clone(), m.clone());
+                m
+            }
+        };
         let mut reg = lock(&self.inner.reg);
         if reg.executions.contains_key(&s.execution_arn) {
             return Ok(None);
@@ -64,7 +78,7 @@ impl Engine {
                 Arc::new(MachineEntry {
                     arn: s.state_machine_arn.clone(),
                     name: s.state_machine_name.clone(),
-                    definition: stored.definition.clone(),
+                    definition: stored.definition.to_string(),
                     definition_id: s.definition_id.clone(),
                     machine: machine.clone(),
                     created: s.start_date,
@@ -86,7 +100,9 @@ impl Engine {
                 error: s.error.clone(),
                 cause: s.cause.clone(),
                 stop: s.stop_date,
-                history: stored.history.clone(),
+                events: s.history_len,
+                stored_events: s.history_len,
+                tail: Vec::new(),
                 checkpoint: s.checkpoint.clone(),
                 tokens: if running {
                     s.task_tokens.clone()
@@ -94,7 +110,6 @@ impl Engine {
                     Vec::new()
                 },
                 store_error: None,
-                stored_events: stored.history.len(),
             }),
             done: watch::channel(!running).0,
             abort: Mutex::new(None),
