@@ -337,3 +337,52 @@ async fn a_long_history_is_spilled_to_the_store_and_read_back_whole() {
     assert_eq!(e2.resume().unwrap(), 0);
     assert_eq!(e2.get_execution_history(&arn).unwrap(), history);
 }
+
+/// Finished records live apart from running ones, so that a restart reads
+/// only what it must resume; finished executions are still found, listed
+/// and kept unique after it.
+#[test]
+fn a_restart_reads_running_records_first_and_finds_finished_ones_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn ExecutionStore> = Arc::new(FileStore::new(dir.path()).unwrap());
+    let def = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#;
+    let arns: Vec<String> = runtime().block_on(async {
+        let e = Engine::builder(Arc::new(asl::EchoHandler))
+            .store(store.clone())
+            .build();
+        let sm = e.create_state_machine("quick", def).unwrap();
+        let mut arns = Vec::new();
+        for i in 0..3 {
+            let arn = e
+                .start_execution(&sm, Some(&format!("q{i}")), json!({"i": i}))
+                .unwrap();
+            e.wait_for_execution(&arn).await.unwrap();
+            arns.push(arn);
+        }
+        arns
+    });
+    assert!(files_ending(dir.path(), ".json").is_empty());
+    assert_eq!(files_ending(&dir.path().join("finished"), ".json").len(), 3);
+    // A record of the layout without `finished/` is moved there.
+    let moved = files_ending(&dir.path().join("finished"), ".json").remove(0);
+    let top = dir.path().join(moved.file_name().unwrap());
+    std::fs::rename(&moved, &top).unwrap();
+
+    runtime().block_on(async {
+        let e = Engine::builder(Arc::new(asl::EchoHandler))
+            .store(store.clone())
+            .build();
+        let sm = e.create_state_machine("quick", def).unwrap();
+        assert_eq!(e.resume().unwrap(), 0);
+        assert!(!top.exists());
+        let d = e.describe_execution(&arns[2]).unwrap();
+        assert_eq!(d.output, Some(json!({"i": 2})));
+        assert_eq!(e.list_executions(&sm, None).unwrap().len(), 3);
+        assert!(matches!(
+            e.start_execution(&sm, Some("q0"), json!({})),
+            Err(EngineError::ExecutionAlreadyExists(_))
+        ));
+        // Started, PassStateEntered, PassStateExited, Succeeded.
+        assert_eq!(e.get_execution_history(&arns[0]).unwrap().len(), 4);
+    });
+}

@@ -162,6 +162,8 @@ impl Engine {
         if !valid_name(&name) {
             return Err(EngineError::InvalidName(name));
         }
+        // A name is unique among finished executions too.
+        self.load_finished();
         self.expire_if_due();
         let (exec, sm) = self.register_execution(state_machine_arn, name, input)?;
         let ctx = Ctx {
@@ -243,6 +245,11 @@ impl Engine {
     }
 
     fn exec(&self, arn: &str) -> Result<Arc<Exec>, EngineError> {
+        if let Some(e) = lock(&self.inner.reg).executions.get(arn) {
+            return Ok(e.clone());
+        }
+        // It may be a finished one not loaded yet.
+        self.load_finished();
         lock(&self.inner.reg)
             .executions
             .get(arn)
@@ -278,6 +285,9 @@ impl Engine {
         state_machine_arn: &str,
         status_filter: Option<ExecutionStatus>,
     ) -> Result<Vec<ExecutionDescription>, EngineError> {
+        if status_filter != Some(ExecutionStatus::Running) {
+            self.load_finished();
+        }
         let reg = lock(&self.inner.reg);
         let mut out: Vec<ExecutionDescription> = reg
             .executions

@@ -163,6 +163,9 @@ struct Inner {
     reg: Mutex<Registry>,
     /// When finished executions were last checked for expiry.
     last_expiry: Mutex<Option<DateTime<Utc>>>,
+    /// True while the finished executions of a resumed store are still
+    /// only in the store (see [`Engine::resume`]). Held while loading them.
+    finished_pending: Mutex<bool>,
 }
 
 /// Builder for [`Engine`].
@@ -222,6 +225,7 @@ impl EngineBuilder {
                 retention: self.retention,
                 reg: Mutex::new(Registry::default()),
                 last_expiry: Mutex::new(None),
+                finished_pending: Mutex::new(false),
             }),
         }
     }

@@ -153,6 +153,7 @@ impl Engine {
     /// Forgets (and deletes from the store) the executions that finished
     /// more than the retention period ago. Returns how many.
     pub fn expire_finished(&self) -> usize {
+        self.load_finished();
         let now = self.inner.clock.now();
         let expired: Vec<String> = {
             let mut reg = lock(&self.inner.reg);

@@ -1,9 +1,11 @@
 //! [`FileStore`]: executions in a directory.
 //!
-//! Layout: `<stem>.json` is an execution's record (replaced durably on each
-//! write), `<stem>.history.jsonl` its history (one event per line, only
-//! ever appended to), and `definitions/<id>.asl.json` each definition text,
-//! written once.
+//! Layout: `<stem>.json` is a RUNNING execution's record (replaced durably
+//! on each write), `finished/<stem>.json` a finished one's (moved there by
+//! its final write, so that a restart reads only the running ones before
+//! it resumes them), `<stem>.history.jsonl` its history (one event per
+//! line, only ever appended to), and `definitions/<id>.asl.json` each
+//! definition text, written once.
 
 use super::{ExecutionRecord, ExecutionStatus, ExecutionStore, StoredExecution, definition_id};
 use crate::error::StoreError;
@@ -34,6 +36,7 @@ impl FileStore {
     pub fn new(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let dir = dir.into();
         std::fs::create_dir_all(dir.join("definitions"))?;
+        std::fs::create_dir_all(dir.join(FINISHED))?;
         Ok(FileStore {
             dir,
             torn_logs: Mutex::new(HashSet::new()),
@@ -42,6 +45,50 @@ impl FileStore {
 
     fn record_path(&self, arn: &str) -> PathBuf {
         self.dir.join(format!("{}.json", file_stem(arn)))
+    }
+
+    fn finished_path(&self, arn: &str) -> PathBuf {
+        self.dir
+            .join(FINISHED)
+            .join(format!("{}.json", file_stem(arn)))
+    }
+
+    /// Loads every record file in `dir` (set aside what cannot be read).
+    fn load_dir(&self, dir: &Path) -> Result<Vec<StoredExecution>, StoreError> {
+        let mut out = Vec::new();
+        let mut definitions = HashMap::new();
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let p = entry.path();
+            if p.extension().and_then(|e| e.to_str()) != Some("json")
+                || !entry.file_type()?.is_file()
+            {
+                continue;
+            }
+            match self.load_one(&p, &mut definitions) {
+                Ok(e) => out.push(e),
+                Err(e) => quarantine(&p, &e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Moves a finished record found among the running ones (a layout
+    /// older than `finished/`, or a crash between writing the finished
+    /// record and removing the running one) to where it belongs.
+    fn file_finished(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
+        let running = self.record_path(&record.execution_arn);
+        let finished = self.finished_path(&record.execution_arn);
+        if finished.exists() {
+            match std::fs::remove_file(&running) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        } else {
+            std::fs::rename(&running, &finished)?;
+            sync_dir(&self.dir.join(FINISHED))?;
+        }
+        sync_dir(&self.dir)
     }
 
     fn history_path(&self, arn: &str) -> PathBuf {
@@ -211,34 +258,48 @@ impl ExecutionStore for FileStore {
     }
 
     fn save_record(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
-        write_durably(
-            &self.record_path(&record.execution_arn),
-            &serde_json::to_vec(record)?,
-        )
+        let bytes = serde_json::to_vec(record)?;
+        if record.status == ExecutionStatus::Running {
+            return write_durably(&self.record_path(&record.execution_arn), &bytes);
+        }
+        // The finished record first: a crash in between leaves both, and
+        // loading then keeps the finished one.
+        write_durably(&self.finished_path(&record.execution_arn), &bytes)?;
+        match std::fs::remove_file(self.record_path(&record.execution_arn)) {
+            Ok(()) => sync_dir(&self.dir),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn load_all(&self) -> Result<Vec<StoredExecution>, StoreError> {
-        let mut out = Vec::new();
-        let mut definitions = HashMap::new();
-        for entry in std::fs::read_dir(&self.dir)? {
-            let entry = entry?;
-            let p = entry.path();
-            if p.extension().and_then(|e| e.to_str()) != Some("json")
-                || !entry.file_type()?.is_file()
+        let mut all = self.load_running()?;
+        all.extend(self.load_finished()?);
+        Ok(all)
+    }
+
+    fn load_running(&self) -> Result<Vec<StoredExecution>, StoreError> {
+        let mut running = Vec::new();
+        for e in self.load_dir(&self.dir)? {
+            if e.record.status == ExecutionStatus::Running
+                && !self.finished_path(&e.record.execution_arn).exists()
             {
-                continue;
-            }
-            match self.load_one(&p, &mut definitions) {
-                Ok(e) => out.push(e),
-                Err(e) => quarantine(&p, &e),
+                running.push(e);
+            } else if let Err(err) = self.file_finished(&e.record) {
+                tracing::warn!(execution = %e.record.execution_arn, error = %err, "cannot move a finished record");
             }
         }
-        Ok(out)
+        Ok(running)
+    }
+
+    fn load_finished(&self) -> Result<Vec<StoredExecution>, StoreError> {
+        self.load_dir(&self.dir.join(FINISHED))
     }
 
     fn remove(&self, execution_arn: &str) -> Result<(), StoreError> {
         for path in [
             self.record_path(execution_arn),
+            self.finished_path(execution_arn),
             self.history_path(execution_arn),
         ] {
             match std::fs::remove_file(&path) {
@@ -260,6 +321,9 @@ fn history_lines(events: &[HistoryEvent]) -> Result<Vec<u8>, StoreError> {
     }
     Ok(bytes)
 }
+
+/// The directory of finished executions' records.
+const FINISHED: &str = "finished";
 
 /// The id of an encoded event (the rest of the line is not parsed).
 #[derive(Deserialize)]

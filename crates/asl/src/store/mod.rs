@@ -167,6 +167,20 @@ pub trait ExecutionStore: Send + Sync {
     /// The log of a RUNNING execution is cut back to its record's
     /// `history_len` events, so that the resumed run appends after them.
     fn load_all(&self) -> Result<Vec<StoredExecution>, StoreError>;
+    /// The RUNNING executions only (what a restart must resume at once;
+    /// logs cut back as in [`ExecutionStore::load_all`]).
+    fn load_running(&self) -> Result<Vec<StoredExecution>, StoreError> {
+        let mut all = self.load_all()?;
+        all.retain(|e| e.record.status == ExecutionStatus::Running);
+        Ok(all)
+    }
+    /// The finished executions only (loaded after the running ones have
+    /// resumed).
+    fn load_finished(&self) -> Result<Vec<StoredExecution>, StoreError> {
+        let mut all = self.load_all()?;
+        all.retain(|e| e.record.status != ExecutionStatus::Running);
+        Ok(all)
+    }
     /// Deletes an execution (record and history), e.g. after its retention
     /// period.
     fn remove(&self, execution_arn: &str) -> Result<(), StoreError>;
