@@ -15,9 +15,7 @@ use std::time::{Duration, Instant};
 
 const LOOP_DEF: &str = include_str!("loop.asl.json");
 
-const MAP_DEF: &str = r#"{"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items",
-    "ItemProcessor":{"StartAt":"Double","States":{"Double":{"Type":"Pass",
-        "Parameters":{"v.$":"States.MathAdd($, $)"},"End":true}}},"End":true}}}"#;
+const MAP_DEF: &str = include_str!("map.asl.json");
 
 fn engine(store: Arc<dyn ExecutionStore>) -> Engine {
     Engine::builder(Arc::new(asl::EchoHandler))
@@ -73,7 +71,7 @@ async fn bench_loops(store_name: &str, store: Arc<dyn ExecutionStore>) {
 async fn bench_map(store_name: &str, store: Arc<dyn ExecutionStore>) {
     let e = engine(store);
     let sm = e.create_state_machine("map", MAP_DEF).expect("map");
-    let items: Vec<u64> = (0..10_000).collect();
+    let items: Vec<Value> = (0..10_000).map(|x| json!({ "x": x })).collect();
     let (t, transitions) = run_one(&e, &sm, json!({ "items": items })).await;
     report("Map over 10000 items", store_name, t, transitions);
 }

@@ -298,7 +298,7 @@ pub fn evaluate(rule: &Rule, input: &Value, ctx: &Value) -> Result<bool, StateEr
             op,
             operand,
         } => {
-            let value = variable.select(input, ctx);
+            let value = variable.select_cow(input, ctx);
             if *op == Op::IsPresent {
                 let expected = matches!(operand, Operand::Value(Value::Bool(true)));
                 return Ok(value.is_some() == expected);
@@ -310,8 +310,8 @@ pub fn evaluate(rule: &Rule, input: &Value, ctx: &Value) -> Result<bool, StateEr
                 )));
             };
             let rhs = match operand {
-                Operand::Value(v) => v.clone(),
-                Operand::Path(p) => p.select(input, ctx).ok_or_else(|| {
+                Operand::Value(v) => std::borrow::Cow::Borrowed(v),
+                Operand::Path(p) => p.select_cow(input, ctx).ok_or_else(|| {
                     StateError::runtime(format!(
                         "Invalid path '{}': The choice state's condition path references an invalid value.",
                         p.as_str()

@@ -184,8 +184,10 @@ async fn execute(
         stubs,
         engine: OnceLock::new(),
     });
+    // The CLI never reads the history: it is not kept.
     let engine = Engine::builder(handler.clone())
         .clock(Arc::new(TokioClock::new()))
+        .store(Arc::new(asl::MemoryStore::records_only()))
         .build();
     let _ = handler.engine.set(engine.clone());
     let run = async {

@@ -10,6 +10,7 @@
 //! A path starting with `$$` is evaluated against the context object.
 
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// One step of a reference path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,12 +94,18 @@ impl Path {
     /// exist. Any other path yields the array of all matched nodes, which
     /// is what AWS does for indefinite paths (filters, wildcards, ...).
     pub fn select(&self, input: &Value, context: &Value) -> Option<Value> {
+        self.select_cow(input, context).map(Cow::into_owned)
+    }
+
+    /// Like [`Path::select`], without copying the node a reference path
+    /// selects.
+    pub fn select_cow<'a>(&self, input: &'a Value, context: &'a Value) -> Option<Cow<'a, Value>> {
         let doc = if self.context { context } else { input };
         match &self.kind {
-            Kind::Reference(segs) => get(doc, segs).cloned(),
-            Kind::Query(q) => Some(Value::Array(
+            Kind::Reference(segs) => get(doc, segs).map(Cow::Borrowed),
+            Kind::Query(q) => Some(Cow::Owned(Value::Array(
                 q.query(doc).all().into_iter().cloned().collect(),
-            )),
+            ))),
         }
     }
 }

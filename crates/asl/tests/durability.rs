@@ -146,9 +146,13 @@ impl ExecutionStore for FlakyStore {
         self.inner.save_definition(id, definition)
     }
 
-    fn append_history(&self, arn: &str, events: &[HistoryEvent]) -> Result<(), StoreError> {
+    fn append_history(&self, arn: &str, first_id: u64, lines: &[u8]) -> Result<(), StoreError> {
         self.check()?;
-        self.inner.append_history(arn, events)
+        self.inner.append_history(arn, first_id, lines)
+    }
+
+    fn read_history(&self, arn: &str, len: u64) -> Result<Vec<HistoryEvent>, StoreError> {
+        self.inner.read_history(arn, len)
     }
 
     fn save_record(&self, record: &ExecutionRecord) -> Result<(), StoreError> {

@@ -238,9 +238,14 @@ impl ExecutionStore for RecordingStore {
     fn append_history(
         &self,
         arn: &str,
-        events: &[asl::HistoryEvent],
+        first_id: u64,
+        lines: &[u8],
     ) -> Result<(), asl::StoreError> {
-        self.inner.append_history(arn, events)
+        self.inner.append_history(arn, first_id, lines)
+    }
+
+    fn read_history(&self, arn: &str, len: u64) -> Result<Vec<asl::HistoryEvent>, asl::StoreError> {
+        self.inner.read_history(arn, len)
     }
 
     fn save_record(&self, record: &asl::ExecutionRecord) -> Result<(), asl::StoreError> {
@@ -294,4 +299,90 @@ async fn checkpoints_surround_effects_and_skip_pure_states() {
         vec![None, s("T"), s("T"), s("T+"), s("C"), None],
         "{written:?}"
     );
+}
+
+/// A long run of Pass and Choice states (no checkpoint on the way) hands
+/// its events to the store in pieces instead of holding them all; the
+/// history read back is complete, from the engine and after a restart.
+#[tokio::test]
+async fn a_long_history_is_spilled_to_the_store_and_read_back_whole() {
+    const BENCH_LOOP: &str = include_str!("../benches/loop.asl.json");
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn ExecutionStore> = Arc::new(FileStore::new(dir.path()).unwrap());
+    let e = Engine::builder(Arc::new(asl::EchoHandler))
+        .store(store.clone())
+        .build();
+    let sm = e.create_state_machine("loop", BENCH_LOOP).unwrap();
+    let n = 6_000u64;
+    let arn = e
+        .start_execution(&sm, Some("long"), json!({"n": n}))
+        .unwrap();
+    let d = e.wait_for_execution(&arn).await.unwrap();
+    assert_eq!(d.output, Some(json!({"i": n, "n": n})));
+    // Started, Init, n x (Inc, Check), Done: entered + exited each, Succeeded.
+    let expected = 1 + 2 * (2 + 2 * n) + 1;
+    let history = e.get_execution_history(&arn).unwrap();
+    let ids: Vec<u64> = history.iter().map(|h| h.id).collect();
+    assert_eq!(ids, (1..=expected).collect::<Vec<_>>());
+    assert_eq!(
+        history[3].details,
+        json!({"name": "Inc", "input": {"i": 0, "n": n}})
+    );
+    let log = files_ending(dir.path(), ".history.jsonl").remove(0);
+    assert_eq!(log_ids(&log), ids);
+
+    let e2 = Engine::builder(Arc::new(asl::EchoHandler))
+        .store(store)
+        .build();
+    assert_eq!(e2.resume().unwrap(), 0);
+    assert_eq!(e2.get_execution_history(&arn).unwrap(), history);
+}
+
+/// Finished records live apart from running ones, so that a restart reads
+/// only what it must resume; finished executions are still found, listed
+/// and kept unique after it.
+#[test]
+fn a_restart_reads_running_records_first_and_finds_finished_ones_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn ExecutionStore> = Arc::new(FileStore::new(dir.path()).unwrap());
+    let def = r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#;
+    let arns: Vec<String> = runtime().block_on(async {
+        let e = Engine::builder(Arc::new(asl::EchoHandler))
+            .store(store.clone())
+            .build();
+        let sm = e.create_state_machine("quick", def).unwrap();
+        let mut arns = Vec::new();
+        for i in 0..3 {
+            let arn = e
+                .start_execution(&sm, Some(&format!("q{i}")), json!({"i": i}))
+                .unwrap();
+            e.wait_for_execution(&arn).await.unwrap();
+            arns.push(arn);
+        }
+        arns
+    });
+    assert!(files_ending(dir.path(), ".json").is_empty());
+    assert_eq!(files_ending(&dir.path().join("finished"), ".json").len(), 3);
+    // A record of the layout without `finished/` is moved there.
+    let moved = files_ending(&dir.path().join("finished"), ".json").remove(0);
+    let top = dir.path().join(moved.file_name().unwrap());
+    std::fs::rename(&moved, &top).unwrap();
+
+    runtime().block_on(async {
+        let e = Engine::builder(Arc::new(asl::EchoHandler))
+            .store(store.clone())
+            .build();
+        let sm = e.create_state_machine("quick", def).unwrap();
+        assert_eq!(e.resume().unwrap(), 0);
+        assert!(!top.exists());
+        let d = e.describe_execution(&arns[2]).unwrap();
+        assert_eq!(d.output, Some(json!({"i": 2})));
+        assert_eq!(e.list_executions(&sm, None).unwrap().len(), 3);
+        assert!(matches!(
+            e.start_execution(&sm, Some("q0"), json!({})),
+            Err(EngineError::ExecutionAlreadyExists(_))
+        ));
+        // Started, PassStateEntered, PassStateExited, Succeeded.
+        assert_eq!(e.get_execution_history(&arns[0]).unwrap().len(), 4);
+    });
 }

@@ -10,6 +10,8 @@
 //! Everything runs in this process on loopback; numbers depend on the machine (the README
 //! says which).
 
+mod support;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
@@ -71,13 +73,8 @@ async fn main() {
     .await
     .expect("stack");
     let auth = auth_key(&keys).expect("key");
-    // The template's throttle (50 req/s, burst 100) would turn the benchmark into 429s;
-    // phase 4 measures it separately.
-    let unthrottled = local::gateway::Throttle {
-        rate_per_second: 1e9,
-        burst: 1_000_000,
-    };
-    let app = local_stack::web::app_with_throttle(&stack, &auth, Some(unthrottled)).expect("app");
+    // Phase 4 measures the template's throttle separately.
+    let app = support::unthrottled_app(&stack, &auth);
     let day = Duration::from_secs(86_400);
     let alice = auth.mint("alice", &[], day).expect("token");
     let bob = auth.mint("bob", &["admin"], day).expect("token");

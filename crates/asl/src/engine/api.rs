@@ -9,7 +9,8 @@ use super::{
 use crate::clock::RealClock;
 use crate::definition;
 use crate::error::EngineError;
-use crate::history::{EventType, HistoryEvent};
+use crate::error::StoreError;
+use crate::history::{EventType, HistoryEvent, decode_events};
 use crate::store::{ExecutionStatus, MemoryStore, definition_id};
 use crate::task::TaskHandler;
 use serde_json::{Value, json};
@@ -161,6 +162,8 @@ impl Engine {
         if !valid_name(&name) {
             return Err(EngineError::InvalidName(name));
         }
+        // A name is unique among finished executions too.
+        self.load_finished();
         self.expire_if_due();
         let (exec, sm) = self.register_execution(state_machine_arn, name, input)?;
         let ctx = Ctx {
@@ -213,7 +216,7 @@ impl Engine {
             sm_name: sm.name.clone(),
             definition_id: sm.definition_id.clone(),
             machine: sm.machine.clone(),
-            input: input.clone(),
+            input,
             start,
             rec: Mutex::new(ExecRecord {
                 status: ExecutionStatus::Running,
@@ -221,27 +224,32 @@ impl Engine {
                 error: None,
                 cause: None,
                 stop: None,
-                history: vec![HistoryEvent {
-                    id: 1,
-                    previous_event_id: 0,
-                    timestamp: start,
-                    event_type: EventType::ExecutionStarted,
-                    details: json!({"input": input, "stateMachineArn": sm.arn}),
-                }],
+                events: 0,
+                stored_events: 0,
+                tail: Vec::new(),
                 checkpoint: None,
                 tokens: Vec::new(),
                 store_error: None,
-                stored_events: 0,
             }),
             done: watch::channel(false).0,
             abort: Mutex::new(None),
             store_writes: Mutex::new(()),
         });
+        lock(&exec.rec).push_event(
+            &start,
+            EventType::ExecutionStarted,
+            &json!({"input": exec.input, "stateMachineArn": sm.arn}),
+        );
         reg.executions.insert(arn, exec.clone());
         Ok((exec, sm))
     }
 
     fn exec(&self, arn: &str) -> Result<Arc<Exec>, EngineError> {
+        if let Some(e) = lock(&self.inner.reg).executions.get(arn) {
+            return Ok(e.clone());
+        }
+        // It may be a finished one not loaded yet.
+        self.load_finished();
         lock(&self.inner.reg)
             .executions
             .get(arn)
@@ -277,6 +285,9 @@ impl Engine {
         state_machine_arn: &str,
         status_filter: Option<ExecutionStatus>,
     ) -> Result<Vec<ExecutionDescription>, EngineError> {
+        if status_filter != Some(ExecutionStatus::Running) {
+            self.load_finished();
+        }
         let reg = lock(&self.inner.reg);
         let mut out: Vec<ExecutionDescription> = reg
             .executions
@@ -319,8 +330,18 @@ impl Engine {
         Ok(())
     }
 
-    /// The execution's history events, oldest first.
+    /// The execution's history events, oldest first: those in the store
+    /// and those not handed to it yet.
     pub fn get_execution_history(&self, arn: &str) -> Result<Vec<HistoryEvent>, EngineError> {
-        Ok(lock(&self.exec(arn)?.rec).history.clone())
+        let exec = self.exec(arn)?;
+        // No flush may move events from the tail to the store meanwhile.
+        let _order = lock(&exec.store_writes);
+        let (stored, tail) = {
+            let r = lock(&exec.rec);
+            (r.stored_events, r.tail.clone())
+        };
+        let mut events = self.inner.store.read_history(arn, stored)?;
+        events.extend(decode_events(&tail).map_err(StoreError::from)?);
+        Ok(events)
     }
 }

@@ -1,16 +1,34 @@
 //! The per-execution handle passed through the interpreter: history,
 //! checkpoints, the final status and the context object (`$$`).
 
-use super::{Exec, Inner, lock, ts};
+use super::{Exec, ExecRecord, Inner, lock, ts};
 use crate::clock::BoxFuture;
 use crate::definition::State;
 
-use crate::history::{EventType, HistoryEvent};
+use crate::history::{EventType, encode_event};
 use crate::store::ExecutionStatus;
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
+
+impl ExecRecord {
+    /// Encodes the next event onto the tail.
+    pub(super) fn push_event(
+        &mut self,
+        now: &DateTime<Utc>,
+        event_type: EventType,
+        details: &(impl Serialize + ?Sized),
+    ) {
+        match encode_event(&mut self.tail, self.events + 1, now, event_type, details) {
+            Ok(()) => self.events += 1,
+            // Only a map with non-string keys could fail, which a JSON
+            // value cannot hold.
+            Err(e) => tracing::error!(error = %e, "history event not encodable; skipped"),
+        }
+    }
+}
 
 /// Per-execution handle passed through the interpreter.
 #[derive(Clone)]
@@ -29,21 +47,23 @@ impl Ctx {
     }
 
     /// Appends a history event (ignored once the execution has finished,
-    /// e.g. a branch still unwinding after `stop_execution`).
-    pub(super) fn event(&self, event_type: EventType, details: Value) {
+    /// e.g. a branch still unwinding after `stop_execution`). The event is
+    /// encoded right away; the encoded events not yet in the store are
+    /// handed to it at the next checkpoint, or as soon as they exceed
+    /// [`super::persist::SPILL_BYTES`].
+    pub(super) fn event(&self, event_type: EventType, details: impl Serialize) {
         let now = self.now();
-        let mut r = lock(&self.exec.rec);
-        if r.status != ExecutionStatus::Running {
-            return;
+        let spill = {
+            let mut r = lock(&self.exec.rec);
+            if r.status != ExecutionStatus::Running {
+                return;
+            }
+            r.push_event(&now, event_type, &details);
+            r.tail.len() > super::persist::SPILL_BYTES
+        };
+        if spill {
+            self.spill();
         }
-        let id = r.history.len() as u64 + 1;
-        r.history.push(HistoryEvent {
-            id,
-            previous_event_id: id - 1,
-            timestamp: now,
-            event_type,
-            details,
-        });
     }
 
     /// Moves the execution to a final status; false if it already was final.
@@ -66,7 +86,7 @@ impl Ctx {
             let (ty, details) = match status {
                 ExecutionStatus::Succeeded => (
                     EventType::ExecutionSucceeded,
-                    json!({"output": output.clone().unwrap_or(Value::Null)}),
+                    json!({"output": output.as_ref().unwrap_or(&Value::Null)}),
                 ),
                 ExecutionStatus::TimedOut => (
                     EventType::ExecutionTimedOut,
@@ -84,14 +104,7 @@ impl Ctx {
             r.output = output;
             r.error = error;
             r.cause = cause;
-            let id = r.history.len() as u64 + 1;
-            r.history.push(HistoryEvent {
-                id,
-                previous_event_id: id - 1,
-                timestamp: now,
-                event_type: ty,
-                details,
-            });
+            r.push_event(&now, ty, &details);
             std::mem::take(&mut r.tokens)
         };
         {

@@ -5,20 +5,45 @@ use crate::definition::{Dynamic, IoPath, ResultPath, State};
 use crate::error::{StateError, names};
 use crate::path;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 
-pub(super) fn input_path(p: &IoPath, input: &Value, sctx: &Value) -> Result<Value, StateError> {
+/// The effective input, borrowed from `input` when InputPath is `$`.
+pub(super) fn input_path<'a>(
+    p: &IoPath,
+    input: &'a Value,
+    sctx: &'a Value,
+) -> Result<Cow<'a, Value>, StateError> {
     select_io(p, input, sctx, "InputPath")
 }
 
-pub(super) fn output_path(p: &IoPath, output: &Value, sctx: &Value) -> Result<Value, StateError> {
-    select_io(p, output, sctx, "OutputPath")
+/// InputPath applied to an input the caller gives up (moved through when
+/// InputPath is `$`).
+pub(super) fn input_owned(p: &IoPath, input: Value, sctx: &Value) -> Result<Value, StateError> {
+    match p {
+        IoPath::Whole => Ok(input),
+        _ => select_io(p, &input, sctx, "InputPath").map(Cow::into_owned),
+    }
 }
 
-fn select_io(p: &IoPath, v: &Value, sctx: &Value, what: &str) -> Result<Value, StateError> {
+/// OutputPath applied to an output the caller gives up (moved through
+/// when OutputPath is `$`, the usual case).
+pub(super) fn output_path(p: &IoPath, output: Value, sctx: &Value) -> Result<Value, StateError> {
     match p {
-        IoPath::Whole => Ok(v.clone()),
-        IoPath::Null => Ok(json!({})),
-        IoPath::Path(p) => p.select(v, sctx).ok_or_else(|| {
+        IoPath::Whole => Ok(output),
+        _ => select_io(p, &output, sctx, "OutputPath").map(Cow::into_owned),
+    }
+}
+
+fn select_io<'a>(
+    p: &IoPath,
+    v: &'a Value,
+    sctx: &'a Value,
+    what: &str,
+) -> Result<Cow<'a, Value>, StateError> {
+    match p {
+        IoPath::Whole => Ok(Cow::Borrowed(v)),
+        IoPath::Null => Ok(Cow::Owned(json!({}))),
+        IoPath::Path(p) => p.select_cow(v, sctx).ok_or_else(|| {
             StateError::runtime(format!(
                 "Invalid path '{}' in {what}: the path selects nothing in {v}",
                 p.as_str()
@@ -97,5 +122,5 @@ pub(super) fn finish_result(
         None => result,
     };
     let out = result_path(&state.result_path, raw, result)?;
-    output_path(&state.output_path, &out, sctx)
+    output_path(&state.output_path, out, sctx)
 }

@@ -10,7 +10,6 @@
 
 use crate::clock::Clock;
 use crate::definition::StateMachine;
-use crate::history::HistoryEvent;
 use crate::store::{Checkpoint, ExecutionStatus, ExecutionStore};
 use crate::task::TaskHandler;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -124,13 +123,17 @@ struct ExecRecord {
     error: Option<String>,
     cause: Option<String>,
     stop: Option<DateTime<Utc>>,
-    history: Vec<HistoryEvent>,
+    /// How many history events the execution has.
+    events: u64,
+    /// How many of them the store has (the first ones).
+    stored_events: u64,
+    /// The others, encoded as the store's log lines: the engine keeps no
+    /// copy of what the store has.
+    tail: Vec<u8>,
     checkpoint: Option<Checkpoint>,
     tokens: Vec<String>,
     /// The last checkpoint write error, cleared by the next successful one.
     store_error: Option<String>,
-    /// How many of `history`'s events the store has.
-    stored_events: usize,
 }
 
 struct Exec {
@@ -160,6 +163,9 @@ struct Inner {
     reg: Mutex<Registry>,
     /// When finished executions were last checked for expiry.
     last_expiry: Mutex<Option<DateTime<Utc>>>,
+    /// True while the finished executions of a resumed store are still
+    /// only in the store (see [`Engine::resume`]). Held while loading them.
+    finished_pending: Mutex<bool>,
 }
 
 /// Builder for [`Engine`].
@@ -219,6 +225,7 @@ impl EngineBuilder {
                 retention: self.retention,
                 reg: Mutex::new(Registry::default()),
                 last_expiry: Mutex::new(None),
+                finished_pending: Mutex::new(false),
             }),
         }
     }

@@ -24,7 +24,7 @@ pub(super) async fn run_parallel(
     let eff = input_path(&state.input_path, raw, &sctx)?;
     let params = match &state.parameters {
         Some(t) => t.evaluate(&eff, &sctx)?,
-        None => eff,
+        None => eff.into_owned(),
     };
     ctx.event(EventType::ParallelStateStarted, json!({"name": state.name}));
     let mut set = JoinSet::new();

@@ -16,13 +16,18 @@ use crate::error::StoreError;
 use crate::store::{Checkpoint, ExecutionRecord, ExecutionStatus};
 use chrono::{DateTime, Utc};
 
+/// How many bytes of encoded history events an execution keeps in memory
+/// before handing them to the store between checkpoints (a long loop of
+/// Pass and Choice states would otherwise hold its whole history).
+pub(super) const SPILL_BYTES: usize = 1 << 20;
+
 impl Ctx {
     /// Appends the new history events and writes the record.
     pub(super) fn flush(&self) -> Result<(), StoreError> {
         let e = &self.exec;
         let _order = lock(&e.store_writes);
-        let (record, events) = {
-            let r = lock(&e.rec);
+        let (record, first_id, tail) = {
+            let mut r = lock(&e.rec);
             let record = ExecutionRecord {
                 execution_arn: e.arn.clone(),
                 name: e.name.clone(),
@@ -38,17 +43,49 @@ impl Ctx {
                 stop_date: r.stop,
                 checkpoint: r.checkpoint.clone(),
                 task_tokens: r.tokens.clone(),
-                history_len: r.history.len() as u64,
+                history_len: r.events,
             };
-            (record, r.history[r.stored_events..].to_vec())
+            (record, r.stored_events + 1, std::mem::take(&mut r.tail))
         };
-        if !events.is_empty() {
-            self.inner.store.append_history(&e.arn, &events)?;
+        self.append_tail(first_id, tail, record.history_len)?;
+        self.inner.store.save_record(&record)
+    }
+
+    /// Hands the encoded events to the store without a record (they count
+    /// once a later record does). Failures are left to the next flush.
+    pub(super) fn spill(&self) {
+        let e = &self.exec;
+        let _order = lock(&e.store_writes);
+        let (first_id, tail, events) = {
+            let mut r = lock(&e.rec);
+            (r.stored_events + 1, std::mem::take(&mut r.tail), r.events)
+        };
+        if let Err(err) = self.append_tail(first_id, tail, events) {
+            tracing::debug!(execution = %e.arn, error = %err, "history spill failed; kept in memory");
         }
-        self.inner.store.save_record(&record)?;
-        let mut r = lock(&e.rec);
-        r.stored_events = r.stored_events.max(record.history_len as usize);
-        Ok(())
+    }
+
+    /// Appends `tail` (events `first_id..=last_id`, taken from the record
+    /// by the caller, who holds `store_writes`); on failure puts it back in
+    /// front of what was added since.
+    fn append_tail(&self, first_id: u64, tail: Vec<u8>, last_id: u64) -> Result<(), StoreError> {
+        let e = &self.exec;
+        if tail.is_empty() {
+            return Ok(());
+        }
+        match self.inner.store.append_history(&e.arn, first_id, &tail) {
+            Ok(()) => {
+                lock(&e.rec).stored_events = last_id;
+                Ok(())
+            }
+            Err(err) => {
+                let mut r = lock(&e.rec);
+                let mut tail = tail;
+                tail.extend_from_slice(&r.tail);
+                r.tail = tail;
+                Err(err)
+            }
+        }
     }
 
     /// Flushes a running (or just finished) execution. There is no caller
@@ -116,6 +153,7 @@ impl Engine {
     /// Forgets (and deletes from the store) the executions that finished
     /// more than the retention period ago. Returns how many.
     pub fn expire_finished(&self) -> usize {
+        self.load_finished();
         let now = self.inner.clock.now();
         let expired: Vec<String> = {
             let mut reg = lock(&self.inner.reg);

@@ -3,34 +3,37 @@
 use super::context::Ctx;
 use super::run::run_execution;
 use super::{Engine, Exec, ExecRecord, MachineEntry, TokenSlot, lock};
-use crate::definition;
+use crate::definition::{self, StateMachine};
 use crate::error::EngineError;
 use crate::store::{ExecutionStatus, StoredExecution};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 
 impl Engine {
-    /// Loads every snapshot from the store: finished executions become
-    /// queryable again and RUNNING ones are restarted by re-entering their
+    /// Restarts the RUNNING executions of the store by re-entering their
     /// current top-level state (so a Task in it may run again: at-least-once
     /// semantics, as in AWS; a Map or Parallel state restarts as a whole).
     /// A `.waitForTaskToken` task keeps its token, so callbacks sent after
     /// the restart still work. Executions already known are skipped.
     /// Returns the number of executions restarted.
+    ///
+    /// Finished executions become queryable again too, but are loaded on a
+    /// blocking thread after this returns, so that a store holding many
+    /// does not delay the restart; a call that needs them before that
+    /// (an unknown ARN, a list, a new execution, expiry) waits for them.
     pub fn resume(&self) -> Result<usize, EngineError> {
         let rt = tokio::runtime::Handle::try_current()
             .map_err(|e| EngineError::NoRuntime(e.to_string()))?;
-        let stored = self.inner.store.load_all()?;
-        let now = self.inner.clock.now();
+        let mut pending = lock(&self.inner.finished_pending);
+        let stored = self.inner.store.load_running()?;
         let mut restarted = 0;
+        // Each definition is parsed once, however many executions run it.
+        let mut parsed = HashMap::new();
         for s in stored {
-            if self.is_expired(s.record.stop_date, now) {
-                self.forget_expired(&s.record.execution_arn);
-                continue;
-            }
             // One execution that cannot be restored (e.g. its definition no
             // longer parses) must not keep the others from resuming.
-            let exec = match self.restore(&s) {
+            let exec = match self.restore(&s, &mut parsed) {
                 Ok(Some(exec)) => exec,
                 Ok(None) => continue,
                 Err(e) => {
@@ -46,14 +49,57 @@ impl Engine {
             *lock(&exec.abort) = Some(handle.abort_handle());
             restarted += 1;
         }
+        *pending = true;
+        drop(pending);
+        let engine = self.clone();
+        rt.spawn_blocking(move || engine.load_finished());
         Ok(restarted)
+    }
+
+    /// Registers the finished executions of the store, if [`Engine::resume`]
+    /// left them there (waits while another thread does it).
+    pub(super) fn load_finished(&self) {
+        let mut pending = lock(&self.inner.finished_pending);
+        if !*pending {
+            return;
+        }
+        let stored = match self.inner.store.load_finished() {
+            Ok(s) => s,
+            Err(e) => {
+                // Not retried by every later lookup: one error, logged.
+                tracing::error!(error = %e, "cannot load finished executions");
+                *pending = false;
+                return;
+            }
+        };
+        let now = self.inner.clock.now();
+        let mut parsed = HashMap::new();
+        for s in stored {
+            if self.is_expired(s.record.stop_date, now) {
+                self.forget_expired(&s.record.execution_arn);
+            } else if let Err(e) = self.restore(&s, &mut parsed) {
+                tracing::error!(execution = %s.record.execution_arn, error = %e, "cannot load a finished execution; skipped");
+            }
+        }
+        *pending = false;
     }
 
     /// Registers one saved execution (and its state machine if unknown).
     /// Returns it when it is RUNNING and must be restarted.
-    fn restore(&self, stored: &StoredExecution) -> Result<Option<Arc<Exec>>, EngineError> {
-        let machine = Arc::new(definition::parse(&stored.definition)?);
+    fn restore(
+        &self,
+        stored: &StoredExecution,
+        parsed: &mut HashMap<String, Arc<StateMachine>>,
+    ) -> Result<Option<Arc<Exec>>, EngineError> {
         let s = &stored.record;
+        let machine = match parsed.get(&s.definition_id) {
+            Some(m) => m.clone(),
+            None => {
+                let m = Arc::new(definition::parse(&stored.definition)?);
+                parsed.insert(s.definition_id.clone(), m.clone());
+                m
+            }
+        };
         let mut reg = lock(&self.inner.reg);
         if reg.executions.contains_key(&s.execution_arn) {
             return Ok(None);
@@ -64,7 +110,7 @@ impl Engine {
                 Arc::new(MachineEntry {
                     arn: s.state_machine_arn.clone(),
                     name: s.state_machine_name.clone(),
-                    definition: stored.definition.clone(),
+                    definition: stored.definition.to_string(),
                     definition_id: s.definition_id.clone(),
                     machine: machine.clone(),
                     created: s.start_date,
@@ -86,7 +132,9 @@ impl Engine {
                 error: s.error.clone(),
                 cause: s.cause.clone(),
                 stop: s.stop_date,
-                history: stored.history.clone(),
+                events: s.history_len,
+                stored_events: s.history_len,
+                tail: Vec::new(),
                 checkpoint: s.checkpoint.clone(),
                 tokens: if running {
                     s.task_tokens.clone()
@@ -94,7 +142,6 @@ impl Engine {
                     Vec::new()
                 },
                 store_error: None,
-                stored_events: stored.history.len(),
             }),
             done: watch::channel(!running).0,
             abort: Mutex::new(None),

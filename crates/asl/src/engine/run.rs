@@ -3,17 +3,20 @@
 //! Wait, Succeed and Fail.
 
 use super::context::Ctx;
-use super::io::{input_path, output_path, result_path};
+use super::io::{input_owned, input_path, output_path, result_path};
 use super::retry::run_with_retry;
 use super::timers::{until, wait_duration};
 use crate::choice;
 use crate::clock::BoxFuture;
-use crate::definition::{State, StateKind, StateMachine, StrSource, Transition, WaitSpec};
+use crate::definition::{
+    ResultPath, State, StateKind, StateMachine, StrSource, Transition, WaitSpec,
+};
 use crate::error::{StateError, names};
-use crate::history::EventType;
+use crate::history::{EventType, StateIo};
 use crate::store::{Checkpoint, ExecutionStatus};
 use chrono::{DateTime, Utc};
-use serde_json::{Value, json};
+use serde_json::Value;
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -116,7 +119,12 @@ fn has_effects(state: &State) -> bool {
 
 pub(super) fn exited(ctx: &Ctx, state: &State, output: &Value) {
     if let Some(t) = EventType::exited(state.kind.type_name()) {
-        ctx.event(t, json!({"name": state.name, "output": output}));
+        let details = StateIo {
+            name: &state.name,
+            input: None,
+            output: Some(output),
+        };
+        ctx.event(t, details);
     }
 }
 
@@ -135,10 +143,12 @@ async fn run_state(
     resume: Option<Checkpoint>,
 ) -> Result<Outcome, StateError> {
     let ty = state.kind.type_name();
-    ctx.event(
-        EventType::entered(ty),
-        json!({"name": state.name, "input": raw}),
-    );
+    let details = StateIo {
+        name: &state.name,
+        input: Some(&raw),
+        output: None,
+    };
+    ctx.event(EventType::entered(ty), details);
     let entered = ctx.now();
     match &state.kind {
         StateKind::Pass { result } => pass(ctx, state, raw, &entered, result.as_ref()),
@@ -151,8 +161,8 @@ async fn run_state(
         }
         StateKind::Succeed => {
             let sctx = ctx.context_object(state, &entered, 0, None);
-            let eff = input_path(&state.input_path, &raw, &sctx)?;
-            let out = output_path(&state.output_path, &eff, &sctx)?;
+            let eff = input_owned(&state.input_path, raw, &sctx)?;
+            let out = output_path(&state.output_path, eff, &sctx)?;
             exited(ctx, state, &out);
             Ok(Outcome::End(out))
         }
@@ -176,14 +186,28 @@ fn pass(
     result: Option<&Value>,
 ) -> Result<Outcome, StateError> {
     let sctx = ctx.context_object(state, entered, 0, None);
-    let eff = input_path(&state.input_path, &raw, &sctx)?;
-    let eff = match &state.parameters {
-        Some(t) => t.evaluate(&eff, &sctx)?,
-        None => eff,
+    let plain = result.is_none()
+        && state.parameters.is_none()
+        && matches!(state.result_path, ResultPath::Replace);
+    let out = if plain {
+        // The output is the effective input: no copy.
+        input_owned(&state.input_path, raw, &sctx)?
+    } else {
+        let eff = input_path(&state.input_path, &raw, &sctx)?;
+        let eff = match &state.parameters {
+            Some(t) => Cow::Owned(t.evaluate(&eff, &sctx)?),
+            None => eff,
+        };
+        let res = match result {
+            Some(r) => {
+                drop(eff);
+                r.clone()
+            }
+            None => eff.into_owned(),
+        };
+        result_path(&state.result_path, raw, res)?
     };
-    let res = result.cloned().unwrap_or(eff);
-    let out = result_path(&state.result_path, raw, res)?;
-    let out = output_path(&state.output_path, &out, &sctx)?;
+    let out = output_path(&state.output_path, out, &sctx)?;
     exited(ctx, state, &out);
     Ok(transition(state, out))
 }
@@ -197,7 +221,7 @@ fn choose(
     default: Option<&String>,
 ) -> Result<Outcome, StateError> {
     let sctx = ctx.context_object(state, entered, 0, None);
-    let eff = input_path(&state.input_path, &raw, &sctx)?;
+    let eff = input_owned(&state.input_path, raw, &sctx)?;
     let mut next = None;
     for c in choices {
         if choice::evaluate(&c.rule, &eff, &sctx)? {
@@ -214,7 +238,7 @@ fn choose(
             ),
         ));
     };
-    let out = output_path(&state.output_path, &eff, &sctx)?;
+    let out = output_path(&state.output_path, eff, &sctx)?;
     exited(ctx, state, &out);
     Ok(Outcome::Next(next, out))
 }
@@ -229,7 +253,7 @@ async fn wait(
     resumed_deadline: Option<DateTime<Utc>>,
 ) -> Result<Outcome, StateError> {
     let sctx = ctx.context_object(state, entered, 0, None);
-    let eff = input_path(&state.input_path, &raw, &sctx)?;
+    let eff = input_path(&state.input_path, &raw, &sctx)?.into_owned();
     let dur = match resumed_deadline {
         // Resumed: only what is left of the original wait.
         Some(t) => until(ctx, t),
@@ -255,7 +279,7 @@ async fn wait(
     if !dur.is_zero() {
         ctx.sleep(dur).await;
     }
-    let out = output_path(&state.output_path, &eff, &sctx)?;
+    let out = output_path(&state.output_path, eff, &sctx)?;
     exited(ctx, state, &out);
     Ok(transition(state, out))
 }

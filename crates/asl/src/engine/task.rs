@@ -51,7 +51,7 @@ pub(super) async fn run_task(
     let eff = input_path(&state.input_path, at.raw, &sctx)?;
     let params = match &state.parameters {
         Some(t) => t.evaluate(&eff, &sctx)?,
-        None => eff.clone(),
+        None => eff.as_ref().clone(),
     };
     let timeout = timeout
         .as_ref()

@@ -1,17 +1,20 @@
 //! [`FileStore`]: executions in a directory.
 //!
-//! Layout: `<stem>.json` is an execution's record (replaced durably on each
-//! write), `<stem>.history.jsonl` its history (one event per line, only
-//! ever appended to), and `definitions/<id>.asl.json` each definition text,
-//! written once.
+//! Layout: `<stem>.json` is a RUNNING execution's record (replaced durably
+//! on each write), `finished/<stem>.json` a finished one's (moved there by
+//! its final write, so that a restart reads only the running ones before
+//! it resumes them), `<stem>.history.jsonl` its history (one event per
+//! line, only ever appended to), and `definitions/<id>.asl.json` each
+//! definition text, written once.
 
-use super::{ExecutionRecord, ExecutionStore, StoredExecution, definition_id};
+use super::{ExecutionRecord, ExecutionStatus, ExecutionStore, StoredExecution, definition_id};
 use crate::error::StoreError;
-use crate::history::HistoryEvent;
+use crate::history::{HistoryEvent, decode_events, event_lines};
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::Mutex;
 
 /// Executions as files in a directory (layout in the module docs).
@@ -33,6 +36,7 @@ impl FileStore {
     pub fn new(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let dir = dir.into();
         std::fs::create_dir_all(dir.join("definitions"))?;
+        std::fs::create_dir_all(dir.join(FINISHED))?;
         Ok(FileStore {
             dir,
             torn_logs: Mutex::new(HashSet::new()),
@@ -41,6 +45,50 @@ impl FileStore {
 
     fn record_path(&self, arn: &str) -> PathBuf {
         self.dir.join(format!("{}.json", file_stem(arn)))
+    }
+
+    fn finished_path(&self, arn: &str) -> PathBuf {
+        self.dir
+            .join(FINISHED)
+            .join(format!("{}.json", file_stem(arn)))
+    }
+
+    /// Loads every record file in `dir` (set aside what cannot be read).
+    fn load_dir(&self, dir: &Path) -> Result<Vec<StoredExecution>, StoreError> {
+        let mut out = Vec::new();
+        let mut definitions = HashMap::new();
+        for entry in std::fs::read_dir(dir)? {
+            let entry = entry?;
+            let p = entry.path();
+            if p.extension().and_then(|e| e.to_str()) != Some("json")
+                || !entry.file_type()?.is_file()
+            {
+                continue;
+            }
+            match self.load_one(&p, &mut definitions) {
+                Ok(e) => out.push(e),
+                Err(e) => quarantine(&p, &e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Moves a finished record found among the running ones (a layout
+    /// older than `finished/`, or a crash between writing the finished
+    /// record and removing the running one) to where it belongs.
+    fn file_finished(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
+        let running = self.record_path(&record.execution_arn);
+        let finished = self.finished_path(&record.execution_arn);
+        if finished.exists() {
+            match std::fs::remove_file(&running) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        } else {
+            std::fs::rename(&running, &finished)?;
+            sync_dir(&self.dir.join(FINISHED))?;
+        }
+        sync_dir(&self.dir)
     }
 
     fn history_path(&self, arn: &str) -> PathBuf {
@@ -55,8 +103,14 @@ impl FileStore {
         self.torn_logs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Loads one record file with its definition and history.
-    fn load_one(&self, record_path: &Path) -> Result<StoredExecution, StoreError> {
+    /// Loads one record file with its definition (read once per load for
+    /// all the executions that share it); cuts a RUNNING execution's log
+    /// back to the events its record counts.
+    fn load_one(
+        &self,
+        record_path: &Path,
+        definitions: &mut HashMap<String, Arc<str>>,
+    ) -> Result<StoredExecution, StoreError> {
         let bytes = std::fs::read(record_path)?;
         let record: ExecutionRecord = match serde_json::from_slice(&bytes) {
             Ok(r) => r,
@@ -66,50 +120,67 @@ impl FileStore {
                 Err(_) => return Err(e.into()),
             },
         };
-        let definition = std::fs::read_to_string(self.definition_path(&record.definition_id))?;
-        let history = self.load_history(&record)?;
-        Ok(StoredExecution {
-            record,
-            definition,
-            history,
-        })
+        let definition = match definitions.get(&record.definition_id) {
+            Some(d) => d.clone(),
+            None => {
+                let text: Arc<str> =
+                    std::fs::read_to_string(self.definition_path(&record.definition_id))?.into();
+                definitions.insert(record.definition_id.clone(), text.clone());
+                text
+            }
+        };
+        if record.status == ExecutionStatus::Running {
+            self.repair_history(&record)?;
+        }
+        Ok(StoredExecution { record, definition })
     }
 
-    /// Reads the log, keeps events 1..=history_len (a repeated append's
-    /// later copy wins) and, if the log holds anything else, rewrites it
-    /// to exactly those events so that later appends follow them.
-    fn load_history(&self, record: &ExecutionRecord) -> Result<Vec<HistoryEvent>, StoreError> {
-        let path = self.history_path(&record.execution_arn);
-        let text = match std::fs::read_to_string(&path) {
+    /// The log's lines for events 1..=len (a repeated append's later copy
+    /// wins), and whether the log holds exactly those lines in order.
+    fn history_prefix(&self, arn: &str, len: u64) -> Result<(Vec<u8>, bool), StoreError> {
+        let path = self.history_path(arn);
+        let text = match std::fs::read(&path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && record.history_len == 0 => {
-                String::new()
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && len == 0 => Vec::new(),
             Err(e) => return Err(e.into()),
         };
-        let mut by_id = BTreeMap::new();
-        let mut lines = 0usize;
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            lines += 1;
+        let mut by_id: Vec<Option<&[u8]>> = vec![None; len as usize];
+        let mut in_order = true;
+        for (i, line) in event_lines(&text).enumerate() {
             // A torn line can only be one whose record was never written.
-            if let Ok(e) = serde_json::from_str::<HistoryEvent>(line) {
-                by_id.insert(e.id, e);
+            let Ok(EventId { id }) = serde_json::from_slice::<EventId>(line) else {
+                in_order = false;
+                continue;
+            };
+            in_order &= id == i as u64 + 1;
+            if let Some(slot) = id.checked_sub(1).and_then(|i| by_id.get_mut(i as usize)) {
+                *slot = Some(line);
+            } else {
+                in_order = false;
             }
         }
-        let history: Vec<HistoryEvent> = (1..=record.history_len)
-            .map(|id| by_id.remove(&id))
-            .collect::<Option<_>>()
-            .ok_or_else(|| {
+        let mut out = Vec::with_capacity(text.len());
+        for line in by_id {
+            let line = line.ok_or_else(|| {
                 StoreError::Other(format!(
-                    "{} lacks events of the first {}",
-                    path.display(),
-                    record.history_len
+                    "{} lacks events of the first {len}",
+                    path.display()
                 ))
             })?;
-        if lines != history.len() {
-            write_durably(&path, &history_lines(&history)?)?;
+            out.extend_from_slice(line);
+            out.push(b'\n');
         }
-        Ok(history)
+        Ok((out, in_order))
+    }
+
+    /// Rewrites a log that holds anything besides its record's events, so
+    /// that later appends follow them.
+    fn repair_history(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
+        let (lines, exact) = self.history_prefix(&record.execution_arn, record.history_len)?;
+        if !exact {
+            write_durably(&self.history_path(&record.execution_arn), &lines)?;
+        }
+        Ok(())
     }
 
     /// Converts a file of the old single-snapshot format to the current
@@ -126,8 +197,7 @@ impl FileStore {
         tracing::info!(execution = %record.execution_arn, "checkpoint converted to the record/log layout");
         Ok(StoredExecution {
             record,
-            definition: legacy.definition,
-            history: legacy.history,
+            definition: legacy.definition.into(),
         })
     }
 }
@@ -146,14 +216,16 @@ impl ExecutionStore for FileStore {
     fn append_history(
         &self,
         execution_arn: &str,
-        events: &[HistoryEvent],
+        _first_id: u64,
+        lines: &[u8],
     ) -> Result<(), StoreError> {
-        let mut bytes = Vec::new();
-        if self.torn_logs().contains(execution_arn) {
-            // End a partial line left by the failed append.
-            bytes.push(b'\n');
-        }
-        bytes.extend(history_lines(events)?);
+        let torn = self.torn_logs().contains(execution_arn);
+        // After a failed append, end the partial line it may have left.
+        let bytes: std::borrow::Cow<'_, [u8]> = if torn {
+            [&b"\n"[..], lines].concat().into()
+        } else {
+            lines.into()
+        };
         let path = self.history_path(execution_arn);
         let appended = (|| -> Result<bool, StoreError> {
             let existed = path.exists();
@@ -180,31 +252,54 @@ impl ExecutionStore for FileStore {
         }
     }
 
+    fn read_history(&self, execution_arn: &str, len: u64) -> Result<Vec<HistoryEvent>, StoreError> {
+        let (lines, _) = self.history_prefix(execution_arn, len)?;
+        Ok(decode_events(&lines)?)
+    }
+
     fn save_record(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
-        write_durably(
-            &self.record_path(&record.execution_arn),
-            &serde_json::to_vec(record)?,
-        )
+        let bytes = serde_json::to_vec(record)?;
+        if record.status == ExecutionStatus::Running {
+            return write_durably(&self.record_path(&record.execution_arn), &bytes);
+        }
+        // The finished record first: a crash in between leaves both, and
+        // loading then keeps the finished one.
+        write_durably(&self.finished_path(&record.execution_arn), &bytes)?;
+        match std::fs::remove_file(self.record_path(&record.execution_arn)) {
+            Ok(()) => sync_dir(&self.dir),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn load_all(&self) -> Result<Vec<StoredExecution>, StoreError> {
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(&self.dir)? {
-            let p = entry?.path();
-            if p.extension().and_then(|e| e.to_str()) != Some("json") || !p.is_file() {
-                continue;
-            }
-            match self.load_one(&p) {
-                Ok(e) => out.push(e),
-                Err(e) => quarantine(&p, &e),
+        let mut all = self.load_running()?;
+        all.extend(self.load_finished()?);
+        Ok(all)
+    }
+
+    fn load_running(&self) -> Result<Vec<StoredExecution>, StoreError> {
+        let mut running = Vec::new();
+        for e in self.load_dir(&self.dir)? {
+            if e.record.status == ExecutionStatus::Running
+                && !self.finished_path(&e.record.execution_arn).exists()
+            {
+                running.push(e);
+            } else if let Err(err) = self.file_finished(&e.record) {
+                tracing::warn!(execution = %e.record.execution_arn, error = %err, "cannot move a finished record");
             }
         }
-        Ok(out)
+        Ok(running)
+    }
+
+    fn load_finished(&self) -> Result<Vec<StoredExecution>, StoreError> {
+        self.load_dir(&self.dir.join(FINISHED))
     }
 
     fn remove(&self, execution_arn: &str) -> Result<(), StoreError> {
         for path in [
             self.record_path(execution_arn),
+            self.finished_path(execution_arn),
             self.history_path(execution_arn),
         ] {
             match std::fs::remove_file(&path) {
@@ -225,6 +320,15 @@ fn history_lines(events: &[HistoryEvent]) -> Result<Vec<u8>, StoreError> {
         bytes.push(b'\n');
     }
     Ok(bytes)
+}
+
+/// The directory of finished executions' records.
+const FINISHED: &str = "finished";
+
+/// The id of an encoded event (the rest of the line is not parsed).
+#[derive(Deserialize)]
+struct EventId {
+    id: u64,
 }
 
 /// The single-file format used before records and logs were split.

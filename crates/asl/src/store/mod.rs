@@ -5,7 +5,9 @@
 //! * the definition, once per distinct definition text
 //!   ([`ExecutionStore::save_definition`], keyed by a content hash);
 //! * per execution, an append-only history log
-//!   ([`ExecutionStore::append_history`]: only the events not stored yet);
+//!   ([`ExecutionStore::append_history`]: only the events not stored yet,
+//!   already encoded as JSON lines by the engine, so the store copies bytes
+//!   and the engine keeps no copy once they are stored);
 //! * per execution, a small [`ExecutionRecord`]: metadata, status and, while
 //!   RUNNING, the [`Checkpoint`] a resume needs (current top-level state, its
 //!   input, retry counters, task token, Wait deadline). Once the execution
@@ -14,10 +16,11 @@
 //! The engine writes at the points where a crash would otherwise lose work
 //! or repeat a side effect (see the crate README, "Checkpoints"), and every
 //! write that returns `Ok` must be durable. [`crate::Engine::resume`] loads
-//! everything and restarts the RUNNING executions from their checkpoint.
+//! the records (not the histories: [`ExecutionStore::read_history`] reads one
+//! when asked) and restarts the RUNNING executions from their checkpoint.
 
 use crate::error::StoreError;
-use crate::history::HistoryEvent;
+use crate::history::{HistoryEvent, event_lines};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -117,15 +120,15 @@ pub struct ExecutionRecord {
     pub history_len: u64,
 }
 
-/// An execution as loaded from a store.
+/// An execution as loaded from a store (its history stays there: see
+/// [`ExecutionStore::read_history`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredExecution {
     /// Metadata, status and checkpoint.
     pub record: ExecutionRecord,
-    /// The definition text (after substitutions).
-    pub definition: String,
-    /// The first `record.history_len` events.
-    pub history: Vec<HistoryEvent>,
+    /// The definition text (after substitutions), shared by the executions
+    /// that run it.
+    pub definition: std::sync::Arc<str>,
 }
 
 /// The id under which a definition text is stored: a hash of its content,
@@ -144,18 +147,40 @@ pub trait ExecutionStore: Send + Sync {
     /// Stores a definition text under its [`definition_id`] (a no-op if it
     /// is stored already).
     fn save_definition(&self, id: &str, definition: &str) -> Result<(), StoreError>;
-    /// Appends events to an execution's history. Events carry their ids, so
-    /// an append retried after a failure may repeat some.
+    /// Appends events `first_id`, `first_id + 1`, ... to an execution's
+    /// history: `lines` holds them encoded by
+    /// [`encode_event`](crate::history::encode_event), one per line. Events
+    /// carry their ids, so an append retried after a failure may repeat some
+    /// (the later copy wins).
     fn append_history(
         &self,
         execution_arn: &str,
-        events: &[HistoryEvent],
+        first_id: u64,
+        lines: &[u8],
     ) -> Result<(), StoreError>;
+    /// The first `len` events of an execution's history.
+    fn read_history(&self, execution_arn: &str, len: u64) -> Result<Vec<HistoryEvent>, StoreError>;
     /// Replaces an execution's record.
     fn save_record(&self, record: &ExecutionRecord) -> Result<(), StoreError>;
-    /// Loads every execution. One that cannot be read is set aside (and
-    /// logged) rather than failing the whole load.
+    /// Loads every execution's record and definition. One that cannot be
+    /// read is set aside (and logged) rather than failing the whole load.
+    /// The log of a RUNNING execution is cut back to its record's
+    /// `history_len` events, so that the resumed run appends after them.
     fn load_all(&self) -> Result<Vec<StoredExecution>, StoreError>;
+    /// The RUNNING executions only (what a restart must resume at once;
+    /// logs cut back as in [`ExecutionStore::load_all`]).
+    fn load_running(&self) -> Result<Vec<StoredExecution>, StoreError> {
+        let mut all = self.load_all()?;
+        all.retain(|e| e.record.status == ExecutionStatus::Running);
+        Ok(all)
+    }
+    /// The finished executions only (loaded after the running ones have
+    /// resumed).
+    fn load_finished(&self) -> Result<Vec<StoredExecution>, StoreError> {
+        let mut all = self.load_all()?;
+        all.retain(|e| e.record.status != ExecutionStatus::Running);
+        Ok(all)
+    }
     /// Deletes an execution (record and history), e.g. after its retention
     /// period.
     fn remove(&self, execution_arn: &str) -> Result<(), StoreError>;
@@ -166,19 +191,72 @@ pub trait ExecutionStore: Send + Sync {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<MemoryState>,
+    /// See [`MemoryStore::records_only`].
+    discard_history: bool,
 }
 
 #[derive(Debug, Default)]
 struct MemoryState {
-    definitions: HashMap<String, String>,
+    definitions: HashMap<String, std::sync::Arc<str>>,
     records: HashMap<String, ExecutionRecord>,
-    histories: HashMap<String, Vec<HistoryEvent>>,
+    histories: HashMap<String, EncodedLog>,
+}
+
+/// A history as the encoded chunks the engine appended (kept as chunks,
+/// so a long history is not copied again each time its buffer grows).
+#[derive(Debug, Default)]
+struct EncodedLog {
+    chunks: Vec<Vec<u8>>,
+    events: usize,
+}
+
+impl EncodedLog {
+    fn append(&mut self, first_id: u64, lines: &[u8]) {
+        // Ids are 1-based and contiguous; a repeated append overwrites.
+        self.truncate((first_id as usize).saturating_sub(1));
+        let mut chunk = lines.to_vec();
+        if !chunk.is_empty() && !chunk.ends_with(b"\n") {
+            chunk.push(b'\n');
+        }
+        // The engine writes one event per line, no blank lines.
+        self.events += chunk.iter().filter(|b| **b == b'\n').count();
+        self.chunks.push(chunk);
+    }
+
+    /// Keeps the first `n` events.
+    fn truncate(&mut self, n: usize) {
+        if n < self.events {
+            let kept: Vec<u8> = self.lines().take(n).flat_map(with_newline).collect();
+            self.chunks = vec![kept];
+            self.events = n;
+        }
+    }
+
+    fn lines(&self) -> impl Iterator<Item = &[u8]> {
+        self.chunks.iter().flat_map(|c| event_lines(c))
+    }
+}
+
+fn with_newline(line: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    line.iter().copied().chain(std::iter::once(b'\n'))
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A store that keeps records and definitions but drops the history
+    /// events handed to it, for hosts that never read a history (the `asl`
+    /// CLI prints only the output): memory then stays flat however long an
+    /// execution runs. [`crate::Engine::get_execution_history`] returns
+    /// only the events not handed to the store yet.
+    pub fn records_only() -> Self {
+        MemoryStore {
+            discard_history: true,
+            ..Self::default()
+        }
     }
 
     fn state(&self) -> Result<MutexGuard<'_, MemoryState>, StoreError> {
@@ -193,24 +271,34 @@ impl ExecutionStore for MemoryStore {
         self.state()?
             .definitions
             .entry(id.to_string())
-            .or_insert_with(|| definition.to_string());
+            .or_insert_with(|| definition.into());
         Ok(())
     }
 
     fn append_history(
         &self,
         execution_arn: &str,
-        events: &[HistoryEvent],
+        first_id: u64,
+        lines: &[u8],
     ) -> Result<(), StoreError> {
-        let mut s = self.state()?;
-        let log = s.histories.entry(execution_arn.to_string()).or_default();
-        for e in events {
-            // Ids are 1-based and contiguous; a repeated append overwrites.
-            let at = (e.id as usize).saturating_sub(1);
-            log.truncate(at);
-            log.push(e.clone());
+        if self.discard_history {
+            return Ok(());
         }
+        self.state()?
+            .histories
+            .entry(execution_arn.to_string())
+            .or_default()
+            .append(first_id, lines);
         Ok(())
+    }
+
+    fn read_history(&self, execution_arn: &str, len: u64) -> Result<Vec<HistoryEvent>, StoreError> {
+        let s = self.state()?;
+        let Some(log) = s.histories.get(execution_arn) else {
+            return Ok(Vec::new());
+        };
+        let events = log.lines().take(len as usize).map(serde_json::from_slice);
+        Ok(events.collect::<Result<_, _>>()?)
     }
 
     fn save_record(&self, record: &ExecutionRecord) -> Result<(), StoreError> {
@@ -221,23 +309,22 @@ impl ExecutionStore for MemoryStore {
     }
 
     fn load_all(&self) -> Result<Vec<StoredExecution>, StoreError> {
-        let s = self.state()?;
+        let mut guard = self.state()?;
+        let s = &mut *guard;
         let mut out = Vec::new();
         for record in s.records.values() {
             let Some(definition) = s.definitions.get(&record.definition_id) else {
                 tracing::error!(execution = %record.execution_arn, "definition missing; skipped");
                 continue;
             };
-            let mut history = s
-                .histories
-                .get(&record.execution_arn)
-                .cloned()
-                .unwrap_or_default();
-            history.truncate(record.history_len as usize);
+            if record.status == ExecutionStatus::Running
+                && let Some(log) = s.histories.get_mut(&record.execution_arn)
+            {
+                log.truncate(record.history_len as usize);
+            }
             out.push(StoredExecution {
                 record: record.clone(),
                 definition: definition.clone(),
-                history,
             });
         }
         Ok(out)
