@@ -172,8 +172,17 @@ pub(crate) fn proxy_response(v: &Value) -> Result<Response<Body>, String> {
     let obj = v
         .as_object()
         .ok_or_else(|| format!("the proxy response is not a JSON object: {}", short(v)))?;
-    let status = obj
-        .get("statusCode")
+    // Checked in this order, so a response wrong in several ways is named by its first fault.
+    let status = proxy_status(obj)?;
+    let headers = proxy_headers(obj)?;
+    let mut resp = Response::new(Body::from(proxy_body(obj)?));
+    *resp.status_mut() = status;
+    *resp.headers_mut() = headers;
+    Ok(resp)
+}
+
+fn proxy_status(obj: &Map<String, Value>) -> Result<StatusCode, String> {
+    obj.get("statusCode")
         .and_then(Value::as_u64)
         .and_then(|s| u16::try_from(s).ok())
         .and_then(|s| StatusCode::from_u16(s).ok())
@@ -183,28 +192,13 @@ pub(crate) fn proxy_response(v: &Value) -> Result<Response<Body>, String> {
                 "statusCode must be an integer HTTP status, got {}",
                 obj.get("statusCode").map_or("nothing".to_owned(), short)
             )
-        })?;
+        })
+}
 
+/// `headers` and `multiValueHeaders` merged (a key in both: multiValueHeaders wins, as in API
+/// Gateway), without the hop-by-hop headers the gateway sets itself.
+fn proxy_headers(obj: &Map<String, Value>) -> Result<HeaderMap, String> {
     let mut headers = HeaderMap::new();
-    let text = |v: &Value| match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    };
-    let put = |headers: &mut HeaderMap, name: &str, value: &Value| -> Result<(), String> {
-        let name_lc = name.to_ascii_lowercase();
-        if HOP_BY_HOP.contains(&name_lc.as_str()) {
-            return Ok(());
-        }
-        let value = text(value).ok_or_else(|| format!("header {name} is not a string"))?;
-        let n = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| format!("{name:?} is not a valid header name"))?;
-        let v = HeaderValue::from_str(&value)
-            .map_err(|_| format!("header {name} has an invalid value"))?;
-        headers.append(n, v);
-        Ok(())
-    };
     let multi = match obj.get("multiValueHeaders") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
@@ -218,11 +212,10 @@ pub(crate) fn proxy_response(v: &Value) -> Result<Response<Body>, String> {
     match obj.get("headers") {
         None | Some(Value::Null) => {}
         Some(Value::Object(m)) => {
-            // A key in both maps: multiValueHeaders wins, as in API Gateway.
             for (k, v) in m {
                 let in_multi = multi.keys().any(|mk| mk.eq_ignore_ascii_case(k));
                 if !in_multi && !v.is_null() {
-                    put(&mut headers, k, v)?;
+                    put_header(&mut headers, k, v)?;
                 }
             }
         }
@@ -233,10 +226,32 @@ pub(crate) fn proxy_response(v: &Value) -> Result<Response<Body>, String> {
             .as_array()
             .ok_or_else(|| format!("multiValueHeaders.{k} is not a list"))?;
         for v in vs {
-            put(&mut headers, k, v)?;
+            put_header(&mut headers, k, v)?;
         }
     }
+    Ok(headers)
+}
 
+fn put_header(headers: &mut HeaderMap, name: &str, value: &Value) -> Result<(), String> {
+    if HOP_BY_HOP.contains(&name.to_ascii_lowercase().as_str()) {
+        return Ok(());
+    }
+    let value = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        _ => return Err(format!("header {name} is not a string")),
+    };
+    let n = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("{name:?} is not a valid header name"))?;
+    let v =
+        HeaderValue::from_str(&value).map_err(|_| format!("header {name} has an invalid value"))?;
+    headers.append(n, v);
+    Ok(())
+}
+
+/// The body, base64-decoded when `isBase64Encoded` says so.
+fn proxy_body(obj: &Map<String, Value>) -> Result<Vec<u8>, String> {
     let base64 = match obj.get("isBase64Encoded") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -247,19 +262,14 @@ pub(crate) fn proxy_response(v: &Value) -> Result<Response<Body>, String> {
             ));
         }
     };
-    let body = match obj.get("body") {
-        None | Some(Value::Null) => Vec::new(),
+    match obj.get("body") {
+        None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::String(s)) if base64 => {
-            base64_decode(s).ok_or("isBase64Encoded is true but the body is not base64")?
+            Ok(base64_decode(s).ok_or("isBase64Encoded is true but the body is not base64")?)
         }
-        Some(Value::String(s)) => s.clone().into_bytes(),
-        Some(other) => return Err(format!("body must be a string, got {}", short(other))),
-    };
-
-    let mut resp = Response::new(Body::from(body));
-    *resp.status_mut() = status;
-    *resp.headers_mut() = headers;
-    Ok(resp)
+        Some(Value::String(s)) => Ok(s.clone().into_bytes()),
+        Some(other) => Err(format!("body must be a string, got {}", short(other))),
+    }
 }
 
 /// A JSON value cut short for a log line.
