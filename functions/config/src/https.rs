@@ -9,7 +9,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Bounds one attempt: CloudFormation's S3 answers in milliseconds, and the function's own
@@ -17,12 +17,27 @@ use std::time::Duration;
 const PUT_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct HttpsSink {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// Made at the first answer, not at start: loading the system's root certificates costs
+    /// more than the rest of the function's init, and only custom-resource events (a deploy,
+    /// an update, a delete) ever use it; API and stream invocations never pay for it.
+    client: OnceLock<HttpsClient>,
 }
 
+type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
 impl HttpsSink {
-    /// Trusts the system's root certificates (the SDK does the same on provided.al2023).
     pub fn new() -> Result<Self, AppError> {
+        Ok(HttpsSink {
+            client: OnceLock::new(),
+        })
+    }
+
+    /// The client, trusting the system's root certificates (the SDK does the same on
+    /// provided.al2023).
+    fn client(&self) -> Result<&HttpsClient, AppError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_native_roots(provider)
@@ -30,9 +45,8 @@ impl HttpsSink {
             .https_or_http()
             .enable_http1()
             .build();
-        Ok(HttpsSink {
-            client: Client::builder(TokioExecutor::new()).build(connector),
-        })
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        Ok(self.client.get_or_init(|| client))
     }
 }
 
@@ -42,7 +56,7 @@ impl ResponseSink for HttpsSink {
         let request = hyper::Request::put(url)
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| AppError::internal(format!("Bad response URL: {e}")))?;
-        let response = tokio::time::timeout(PUT_TIMEOUT, self.client.request(request))
+        let response = tokio::time::timeout(PUT_TIMEOUT, self.client()?.request(request))
             .await
             .map_err(|_| AppError::unavailable("The response URL did not answer in time"))?
             .map_err(|e| AppError::unavailable(format!("The response URL failed: {e}")))?;
