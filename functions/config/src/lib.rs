@@ -57,10 +57,13 @@ async fn route<C: ConfigReader + ShopSwitch>(
     }
 }
 
+/// Every config row with its `topic`, the menu row first: the original order app reads the
+/// menu as `data[0].value`. A scan's order is not defined (DynamoDB returns rows in hash order,
+/// the embedded engine in key order, where `config` sorts before `menu`), so it is set here.
 async fn config_rows<C: ConfigReader>(config: &C) -> Result<(u16, Value), AppError> {
-    let rows = config
-        .items()
-        .await?
+    let mut rows = config.items().await?;
+    rows.sort_by_key(|row| row.get("PK").and_then(Value::as_str) != Some("menu"));
+    let rows = rows
         .into_iter()
         .map(|mut row| {
             if let Some(map) = row.as_object_mut() {

@@ -32,6 +32,9 @@ async fn public_config_lists_every_row_with_its_topic() {
     let rows = body(&r);
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 2);
+    // The original order app reads the menu as data[0].value.
+    assert_eq!(rows[0]["topic"], "menu");
+    assert_eq!(rows[0]["value"][0]["drink"], "Espresso");
     let config = rows.iter().find(|r| r["topic"] == "config").unwrap();
     assert_eq!(config["PK"], "config");
     assert_eq!(config["storeOpen"], true);
