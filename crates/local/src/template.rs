@@ -420,6 +420,16 @@ Resources:
 "#;
 
     #[test]
+    fn short_tags_become_long_form_and_keys_become_strings() {
+        let t =
+            Template::parse("Resources: {}\nX:\n  a: !Ref R\n  b: !Sub 'x${Y}'\n  1: c\n").unwrap();
+        assert_eq!(
+            t.document()["X"],
+            json!({"a": {"Ref": "R"}, "b": {"Fn::Sub": "x${Y}"}, "1": "c"})
+        );
+    }
+
+    #[test]
     fn tags_are_normalised_and_resolved_to_local_values() {
         let mut t = Template::parse(YAML).unwrap();
         assert_eq!(

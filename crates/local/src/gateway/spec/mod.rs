@@ -4,7 +4,6 @@
 mod auth;
 mod integrations;
 mod routes;
-mod yaml;
 
 use super::throttle::{MethodThrottle, as_number, parameter_default, stage_throttling};
 use super::vtl::MessageTemplate;
@@ -13,7 +12,6 @@ use routes::{Parser, parse_template, same_shape};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
-pub(crate) use yaml::yaml_to_json;
 
 /// The API as the gateway serves it: routes, stage, default throttling, gateway responses.
 /// Cloning is cheap (compiled models are shared).
@@ -171,9 +169,10 @@ impl ApiSpec {
     }
 
     fn from_template_inner(yaml: &str, wanted: Option<&str>) -> Result<ApiSpec, GatewayError> {
-        let raw: serde_yaml::Value =
-            serde_yaml::from_str(yaml).map_err(|e| GatewayError::Template(e.to_string()))?;
-        Self::from_template_document(&yaml_to_json(&raw), wanted)
+        // The one template reader normalises the CloudFormation tags, as for the local stack.
+        let template =
+            crate::Template::parse(yaml).map_err(|e| GatewayError::Template(e.to_string()))?;
+        Self::from_template_document(template.document(), wanted)
     }
 
     /// The REST API (`wanted`, or the only one) of a template already read as JSON with its
