@@ -147,7 +147,9 @@ impl CartStore for CartTable {
         }
         Ok(match self.transact(items).await? {
             Outcome::Committed => LineWrite::Written,
-            Outcome::ConditionFailed(1) if delta < 0 => LineWrite::OutOfStock,
+            Outcome::ConditionFailed(f) if f.first() == Some(&1) && delta < 0 => {
+                LineWrite::OutOfStock
+            }
             Outcome::ConditionFailed(_) | Outcome::Conflict => LineWrite::Raced,
         })
     }
@@ -177,7 +179,7 @@ impl CartStore for CartTable {
         ];
         match self.transact(items).await? {
             Outcome::Committed => Ok(Released::Returned),
-            Outcome::ConditionFailed(1) => self.delete_line(line).await,
+            Outcome::ConditionFailed(f) if f.first() == Some(&1) => self.delete_line(line).await,
             Outcome::ConditionFailed(_) | Outcome::Conflict => Ok(Released::Raced),
         }
     }

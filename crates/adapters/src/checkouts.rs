@@ -89,7 +89,7 @@ impl CheckoutStore for CheckoutTable {
         }
         Ok(match self.transact(items).await? {
             Outcome::Committed => Converted::Created,
-            Outcome::ConditionFailed(0) => Converted::Exists,
+            Outcome::ConditionFailed(f) if f.first() == Some(&0) => Converted::Exists,
             Outcome::ConditionFailed(_) | Outcome::Conflict => Converted::Raced,
         })
     }
@@ -122,10 +122,12 @@ impl CheckoutStore for CheckoutTable {
         for _ in 0..20 {
             match self.transact(items.clone()).await? {
                 Outcome::Committed => return Ok(true),
-                Outcome::ConditionFailed(0) => return Ok(false),
+                Outcome::ConditionFailed(f) if f.first() == Some(&0) => return Ok(false),
                 // A product was deleted meanwhile: return what can be returned.
-                Outcome::ConditionFailed(i) => {
-                    items.remove(i);
+                Outcome::ConditionFailed(f) => {
+                    if let Some(&i) = f.first() {
+                        items.remove(i);
+                    }
                 }
                 Outcome::Conflict => tokio::time::sleep(crate::backoff(3)).await,
             }

@@ -14,10 +14,10 @@
 //! version, so a writer holding the row as it was read before re-reads it instead of
 //! overwriting the mark.
 
+use crate::backoff;
 use crate::dynamo::{n, s};
-use crate::{backoff, dependency_error};
+use crate::transact::{Outcome, transact_once};
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use domain::AppError;
 use domain::order::{ORDERS_PK, Order, OrderState};
@@ -40,15 +40,6 @@ pub struct SlotTable {
     orders: String,
     /// The same order table, to read an order back.
     order_rows: crate::OrderTable,
-}
-
-/// How a slot transaction ended.
-enum Outcome {
-    Committed,
-    /// The condition of item `i` failed (the index in the order the items were added).
-    Failed(Vec<usize>),
-    /// Collided with another transaction: try again.
-    Busy,
 }
 
 fn built(e: impl std::fmt::Display) -> AppError {
@@ -127,33 +118,7 @@ impl SlotTable {
     }
 
     async fn run(&self, items: Vec<TransactWriteItem>) -> Result<Outcome, AppError> {
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Outcome::Committed),
-            Err(e) => match e.into_service_error() {
-                TransactWriteItemsError::TransactionCanceledException(c) => {
-                    let failed: Vec<usize> = c
-                        .cancellation_reasons()
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-                        .map(|(i, _)| i)
-                        .collect();
-                    Ok(if failed.is_empty() {
-                        Outcome::Busy
-                    } else {
-                        Outcome::Failed(failed)
-                    })
-                }
-                TransactWriteItemsError::TransactionInProgressException(_) => Ok(Outcome::Busy),
-                other => Err(dependency_error("Updating the queue places")(other)),
-            },
-        }
+        transact_once(&self.client, items, "Updating the queue places").await
     }
 
     async fn read_order(&self, order_id: &str) -> Result<Option<Order>, AppError> {
@@ -201,13 +166,13 @@ impl OrderSlots for SlotTable {
                 Outcome::Committed => return Ok(SlotTaken::Taken),
                 // The order's own state comes first: a retried Admit is answered as before
                 // whatever the counters say now.
-                Outcome::Failed(f) if f.contains(&order_item) => {
+                Outcome::ConditionFailed(f) if f.contains(&order_item) => {
                     match self.explain_order(&order.order_id).await? {
                         Some(answer) => return Ok(answer),
                         None => continue,
                     }
                 }
-                Outcome::Failed(f) => {
+                Outcome::ConditionFailed(f) => {
                     let refusal = match per_user {
                         Some(max) if f.contains(&1) => SlotRefusal::UserAtLimit { max },
                         _ => SlotRefusal::ShopFull {
@@ -216,7 +181,7 @@ impl OrderSlots for SlotTable {
                     };
                     return Ok(SlotTaken::Refused(refusal));
                 }
-                Outcome::Busy => tokio::time::sleep(backoff(attempt)).await,
+                Outcome::Conflict => tokio::time::sleep(backoff(attempt)).await,
             }
         }
         Err(AppError::internal(
@@ -236,8 +201,8 @@ impl OrderSlots for SlotTable {
                 Outcome::Committed => return Ok(true),
                 // Only the mark has a condition: the order holds no place (never took one, or
                 // it was given back already).
-                Outcome::Failed(_) => return Ok(false),
-                Outcome::Busy => tokio::time::sleep(backoff(attempt)).await,
+                Outcome::ConditionFailed(_) => return Ok(false),
+                Outcome::Conflict => tokio::time::sleep(backoff(attempt)).await,
             }
         }
         Err(AppError::internal(

@@ -1,5 +1,6 @@
 //! One `TransactWriteItems` call and what became of it, for the adapters whose writes span
-//! items (a cart line and its product's stock, a checkout and its cart lines).
+//! items (a cart line and its product's stock, a checkout and its cart lines, the queue places
+//! and an order's mark).
 
 use crate::dependency_error;
 use aws_sdk_dynamodb::Client;
@@ -10,8 +11,9 @@ use domain::AppError;
 /// How a transaction ended.
 pub(crate) enum Outcome {
     Committed,
-    /// The condition of the item at this index failed; nothing was written.
-    ConditionFailed(usize),
+    /// The conditions of the items at these indexes (in the order the items were given,
+    /// never empty) failed; nothing was written.
+    ConditionFailed(Vec<usize>),
     /// Cancelled by a concurrent transaction on the same items: try again.
     Conflict,
 }
@@ -30,11 +32,20 @@ pub(crate) async fn transact_once(
     match result {
         Ok(_) => Ok(Outcome::Committed),
         Err(e) => match e.into_service_error() {
-            TransactWriteItemsError::TransactionCanceledException(c) => Ok(c
-                .cancellation_reasons()
-                .iter()
-                .position(|r| r.code() == Some("ConditionalCheckFailed"))
-                .map_or(Outcome::Conflict, Outcome::ConditionFailed)),
+            TransactWriteItemsError::TransactionCanceledException(c) => {
+                let failed: Vec<usize> = c
+                    .cancellation_reasons()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                    .map(|(i, _)| i)
+                    .collect();
+                Ok(if failed.is_empty() {
+                    Outcome::Conflict
+                } else {
+                    Outcome::ConditionFailed(failed)
+                })
+            }
             TransactWriteItemsError::TransactionInProgressException(_) => Ok(Outcome::Conflict),
             other => Err(dependency_error(what)(other)),
         },
