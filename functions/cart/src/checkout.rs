@@ -70,9 +70,7 @@ where
                 Converted::Exists | Converted::Raced => continue,
             }
         }
-        Err(AppError::conflict(
-            "The cart is being changed by another request; try again",
-        ))
+        Err(crate::raced())
     }
 
     async fn enqueue(&self, c: &Checkout) -> Result<(), AppError> {
