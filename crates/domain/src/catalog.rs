@@ -27,24 +27,65 @@ fn is_slug(v: &str) -> bool {
         && !v.starts_with('-')
 }
 
-/// A product id: 1 to 64 characters of `a-z`, `0-9` and `-` (not leading), e.g. `flat-white`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ProductId(String);
+/// A string newtype of the slug alphabet (1 to 64 characters of `a-z`, `0-9` and `-`, not
+/// leading), parsed once: `parse` answers 400 naming `$what`, serde goes through `parse`.
+macro_rules! slug_newtype {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(v: &str) -> Result<Self, AppError> {
+                if is_slug(v) {
+                    Ok($name(v.to_owned()))
+                } else {
+                    Err(AppError::bad_request(format!(
+                        "{} is 1 to {MAX_ID_LEN} characters of a-z, 0-9 and '-', not starting with '-'",
+                        $what
+                    )))
+                }
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = AppError;
+            fn try_from(v: String) -> Result<Self, AppError> {
+                Self::parse(&v)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+slug_newtype!(
+    /// A product id, e.g. `flat-white`.
+    ProductId,
+    "A product id"
+);
+
+slug_newtype!(
+    /// A category, same alphabet as ids (`coffee`, `beans`).
+    Category,
+    "A category"
+);
 
 impl ProductId {
-    pub fn parse(v: &str) -> Result<Self, AppError> {
-        if is_slug(v) {
-            Ok(ProductId(v.to_owned()))
-        } else {
-            Err(AppError::bad_request(format!(
-                "A product id is 1 to {MAX_ID_LEN} characters of a-z, 0-9 and '-', not starting with '-'"
-            )))
-        }
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
     /// The id a menu drink gets: its name in lower case, spaces as dashes ("Flat White" →
     /// "flat-white").
     pub fn from_drink_name(name: &str) -> Result<Self, AppError> {
@@ -60,58 +101,6 @@ impl ProductId {
             })
             .collect();
         Self::parse(&slug)
-    }
-}
-
-impl TryFrom<String> for ProductId {
-    type Error = AppError;
-    fn try_from(v: String) -> Result<Self, AppError> {
-        Self::parse(&v)
-    }
-}
-
-impl From<ProductId> for String {
-    fn from(id: ProductId) -> String {
-        id.0
-    }
-}
-
-impl std::fmt::Display for ProductId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A category, same alphabet as ids (`coffee`, `beans`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Category(String);
-
-impl Category {
-    pub fn parse(v: &str) -> Result<Self, AppError> {
-        if is_slug(v) {
-            Ok(Category(v.to_owned()))
-        } else {
-            Err(AppError::bad_request(format!(
-                "A category is 1 to {MAX_ID_LEN} characters of a-z, 0-9 and '-', not starting with '-'"
-            )))
-        }
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Category {
-    type Error = AppError;
-    fn try_from(v: String) -> Result<Self, AppError> {
-        Self::parse(&v)
-    }
-}
-
-impl From<Category> for String {
-    fn from(c: Category) -> String {
-        c.0
     }
 }
 
